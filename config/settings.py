@@ -1,0 +1,242 @@
+"""Hookline settings: everything comes from the environment (django-environ).
+
+Without DATABASE_URL / REDIS_URL the platform runs on an embedded default: SQLite, a
+filesystem message broker and a filesystem cache, so `make run` needs no server.
+"""
+
+import base64
+import hashlib
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(environ.Env().str("HOOKLINE_VAR_DIR", default=str(BASE_DIR / "var")))
+
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default="insecure-development-key-change-me" if DEBUG else "")
+if not SECRET_KEY:
+    raise environ.ImproperlyConfigured("SECRET_KEY must be set when DEBUG is false")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "accounts",
+    "webhooks",
+    "events",
+    "deliveries",
+    "dashboard",
+    "simulator",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'hookline.sqlite3'}"),
+}
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, worker and scheduler share one SQLite file: WAL lets readers and one writer work
+    # at once, and the busy timeout (seconds) makes writers queue instead of failing.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "hookline",
+        }
+    }
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+    CELERY_BROKER_URL = "filesystem://"
+    _broker_dir = VAR_DIR / "broker"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir),
+        "data_folder_out": str(_broker_dir),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=CELERY_BROKER_URL)
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="hookline@localhost")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Hookline API",
+    "DESCRIPTION": "Webhook delivery platform speaking Tillhub's webhook protocol.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+
+def _fernet_key_from_secret_key(secret_key: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(secret_key.encode()).digest()).decode()
+
+
+# Comma-separated Fernet keys, newest first: the first encrypts, all decrypt (key rotation).
+# Without it, a key derived from SECRET_KEY is used so that development needs no set-up.
+FIELD_ENCRYPTION_KEYS = env.list(
+    "FIELD_ENCRYPTION_KEY", default=[_fernet_key_from_secret_key(SECRET_KEY)]
+)
+
+# --- Webhook delivery (SPEC section 7). Durations are seconds; fractions allowed. ---
+WEBHOOK_USER_AGENT = env.str("WEBHOOK_USER_AGENT", default="Tillhub HTTP Connector/2.1.0")
+WEBHOOK_MAX_REDIRECTS = env.int("WEBHOOK_MAX_REDIRECTS", default=20)
+WEBHOOK_BACKOFF_BASE_SECONDS = env.float("WEBHOOK_BACKOFF_BASE_SECONDS", default=30.0)
+WEBHOOK_BACKOFF_JITTER = env.float("WEBHOOK_BACKOFF_JITTER", default=0.1)
+WEBHOOK_EVENT_RETENTION_SECONDS = env.float("WEBHOOK_EVENT_RETENTION_SECONDS", default=604800.0)
+WEBHOOK_RETRY_CLIENT_ERRORS = env.bool("WEBHOOK_RETRY_CLIENT_ERRORS", default=True)
+WEBHOOK_ALLOW_HTTP_LOCAL = env.bool("WEBHOOK_ALLOW_HTTP_LOCAL", default=DEBUG)
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+WEBHOOK_AUTO_DISABLE_WINDOW_SECONDS = env.float(
+    "WEBHOOK_AUTO_DISABLE_WINDOW_SECONDS", default=86400.0
+)
+WEBHOOK_AUTO_DISABLE_MIN_ATTEMPTS = env.int("WEBHOOK_AUTO_DISABLE_MIN_ATTEMPTS", default=20)
+WEBHOOK_AUTO_DISABLE_ERROR_RATE = env.float("WEBHOOK_AUTO_DISABLE_ERROR_RATE", default=0.95)
+WEBHOOK_AUTO_DISABLE_AFTER_SECONDS = env.float(
+    "WEBHOOK_AUTO_DISABLE_AFTER_SECONDS", default=432000.0
+)
+WEBHOOK_DEFAULT_RATE_PER_SECOND = env.float("WEBHOOK_DEFAULT_RATE_PER_SECOND", default=None)
+WEBHOOK_DEFAULT_BURST = env.int("WEBHOOK_DEFAULT_BURST", default=None)
+WEBHOOK_DEFAULT_MAX_IN_FLIGHT = env.int("WEBHOOK_DEFAULT_MAX_IN_FLIGHT", default=100)
+WEBHOOK_DEFAULT_CONNECT_TIMEOUT_MS = env.int("WEBHOOK_DEFAULT_CONNECT_TIMEOUT_MS", default=5000)
+WEBHOOK_DEFAULT_REQUEST_TIMEOUT_MS = env.int("WEBHOOK_DEFAULT_REQUEST_TIMEOUT_MS", default=30000)
+
+# --- Hookline's own tuning (not in SPEC; see README "Configuration"). ---
+# Bytes of a response body kept per attempt: enough to read an error page, bounded so that
+# a receiver answering megabytes cannot fill the database.
+WEBHOOK_RESPONSE_BODY_LIMIT = env.int("WEBHOOK_RESPONSE_BODY_LIMIT", default=4096)
+# Largest accepted event payload, bytes of compact JSON.
+WEBHOOK_MAX_PAYLOAD_BYTES = env.int("WEBHOOK_MAX_PAYLOAD_BYTES", default=256 * 1024)
+# A claim's lease, seconds: longer than the longest request timeout a subscription may set
+# (60 s) plus time to record the result, so a live worker always finishes before its claim
+# is taken from it; a dead worker's deliveries are claimed again after this.
+WEBHOOK_CLAIM_LEASE_SECONDS = env.float("WEBHOOK_CLAIM_LEASE_SECONDS", default=120.0)
+# Deliveries claimed per database round trip: measured ~500 keeps the claim under a few ms
+# while filling the async sender.
+WEBHOOK_DISPATCH_BATCH_SIZE = env.int("WEBHOOK_DISPATCH_BATCH_SIZE", default=500)
+# Most concurrent requests one worker process keeps open (all subscriptions together).
+WEBHOOK_DISPATCH_MAX_IN_FLIGHT = env.int("WEBHOOK_DISPATCH_MAX_IN_FLIGHT", default=1000)
+# How long one dispatch task keeps claiming before it hands over to a fresh task, seconds.
+WEBHOOK_DISPATCH_TASK_SECONDS = env.float("WEBHOOK_DISPATCH_TASK_SECONDS", default=10.0)
+# How often results are written, seconds: groups many attempts into one transaction.
+WEBHOOK_RECORD_INTERVAL_SECONDS = env.float("WEBHOOK_RECORD_INTERVAL_SECONDS", default=0.05)
+# The scheduler's tick, seconds: how late a retry may start at worst, and how soon work whose
+# wake-up message was lost (broker restart) is found again in the database.
+WEBHOOK_SCHEDULER_INTERVAL_SECONDS = env.float("WEBHOOK_SCHEDULER_INTERVAL_SECONDS", default=1.0)
+# How often waiting deliveries past retention are marked expired, seconds.
+WEBHOOK_EXPIRY_INTERVAL_SECONDS = env.float("WEBHOOK_EXPIRY_INTERVAL_SECONDS", default=60.0)
+# How often events past retention are purged with their history, seconds. Between expiry and
+# the next purge, expired deliveries can still be inspected and resent by hand.
+WEBHOOK_PURGE_INTERVAL_SECONDS = env.float("WEBHOOK_PURGE_INTERVAL_SECONDS", default=3600.0)
+# Idempotency-Key answers are replayed for this long, seconds.
+WEBHOOK_IDEMPOTENCY_SECONDS = env.float("WEBHOOK_IDEMPOTENCY_SECONDS", default=86400.0)
+
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -1,0 +1,226 @@
+"""The worker's delivery loop: claim due deliveries in batches, send them concurrently with
+one async HTTP client, record the results in batches.
+
+One Celery task per worker process runs this loop at a time. Database work runs on one thread
+of its own (Django's ORM is synchronous), so the event loop keeps sending while a claim or a
+record is under way. No transaction is open while a request is in flight: claim (short
+transaction), send (none), record (short transaction).
+
+A slow endpoint holds only its own requests: the loop keeps claiming and sending as long as
+there is room, whatever is still waiting for an answer.
+"""
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+
+from deliveries.engine.backoff import backoff_cap
+from deliveries.engine.http import DeliveryRequest, Sender
+from deliveries.engine.outcome import classify
+from deliveries.engine.signing import signature_header
+from deliveries.services.claiming import DeliveryJob, deliveries_claim_due
+from deliveries.services.recording import AttemptReport, attempts_record
+from deliveries.wakeup import clear_wakeup
+from webhooks.rules import target_policy
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Seconds between claims while requests are still in flight but the last claim found nothing:
+# new work is picked up this late at worst while slow endpoints keep the loop alive.
+IDLE_CLAIM_INTERVAL_SECONDS = 0.1
+# Seconds to wait after a database error before trying again (PostgreSQL restarting).
+DATABASE_RETRY_SECONDS = 0.5
+
+
+@dataclass
+class DispatchSummary:
+    claimed: int = 0
+    recorded: int = 0
+    more_due: bool = False  # stopped at its deadline while work was still due
+
+
+class Dispatcher:
+    def __init__(self, *, sender: Sender, database: ThreadPoolExecutor) -> None:
+        self.sender = sender
+        self.database = database
+        self.batch_size = settings.WEBHOOK_DISPATCH_BATCH_SIZE
+        self.max_in_flight = settings.WEBHOOK_DISPATCH_MAX_IN_FLIGHT
+        self.record_interval = settings.WEBHOOK_RECORD_INTERVAL_SECONDS
+        self.user_agent = settings.WEBHOOK_USER_AGENT
+        self.max_redirects = settings.WEBHOOK_MAX_REDIRECTS
+        self.retry_client_errors = settings.WEBHOOK_RETRY_CLIENT_ERRORS
+        self.retry_after_cap = backoff_cap(settings.WEBHOOK_BACKOFF_BASE_SECONDS)
+        self.policy = target_policy()
+
+    async def _in_database(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        def call() -> T:
+            # Drops a connection that broke (database restart) or outlived CONN_MAX_AGE.
+            close_old_connections()
+            return function(*args, **kwargs)
+
+        return await asyncio.get_running_loop().run_in_executor(self.database, call)
+
+    async def run(self, *, max_seconds: float) -> DispatchSummary:
+        """Deliver due work until none is due and nothing is in flight, or `max_seconds` pass
+        (then finish what is in flight and report `more_due`)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_seconds
+        summary = DispatchSummary()
+        in_flight: set[asyncio.Task[AttemptReport]] = set()
+        unrecorded: list[AttemptReport] = []
+        last_record = loop.time()
+        next_claim_at = loop.time()
+        last_claim_full = False
+
+        while True:
+            now = loop.time()
+            room = self.max_in_flight - len(in_flight)
+            claiming = now < deadline
+            # Claim when at least half a batch fits, so claims stay batched under load.
+            if claiming and room >= min(self.batch_size, self.max_in_flight) // 2 and (
+                now >= next_claim_at
+            ):
+                jobs = await self._claim(min(room, self.batch_size))
+                if jobs is None:
+                    next_claim_at = loop.time() + DATABASE_RETRY_SECONDS
+                else:
+                    summary.claimed += len(jobs)
+                    last_claim_full = len(jobs) == min(room, self.batch_size)
+                    if not last_claim_full:
+                        next_claim_at = loop.time() + IDLE_CLAIM_INTERVAL_SECONDS
+                    for job in jobs:
+                        in_flight.add(asyncio.create_task(self._attempt(job)))
+            # Done when nothing is left to send or record and either the deadline passed or
+            # the last claim found less than it asked for (nothing more is due right now).
+            if not in_flight and not unrecorded and (not claiming or not last_claim_full):
+                break
+            if in_flight:
+                done, in_flight = await asyncio.wait(
+                    in_flight, timeout=self.record_interval, return_when=asyncio.FIRST_COMPLETED
+                )
+                unrecorded.extend(task.result() for task in done)
+            else:
+                await asyncio.sleep(0)
+            if unrecorded and (
+                len(unrecorded) >= self.batch_size
+                or loop.time() - last_record >= self.record_interval
+                or not in_flight
+            ):
+                if await self._record(unrecorded):
+                    summary.recorded += len(unrecorded)
+                    unrecorded = []
+                    last_record = loop.time()
+                else:
+                    await asyncio.sleep(DATABASE_RETRY_SECONDS)
+        summary.more_due = last_claim_full and loop.time() >= deadline
+        return summary
+
+    async def _claim(self, limit: int) -> list[DeliveryJob] | None:
+        def claim() -> list[DeliveryJob]:
+            clear_wakeup()
+            return deliveries_claim_due(limit=limit)
+
+        try:
+            return await self._in_database(claim)
+        except Exception:
+            logger.exception("claiming due deliveries failed; trying again")
+            return None
+
+    async def _record(self, reports: list[AttemptReport]) -> bool:
+        try:
+            await self._in_database(attempts_record, reports)
+        except Exception:
+            # The deliveries stay claimed: recorded on a later try, or, if this worker dies
+            # first, sent again when their lease ends (at least once, never lost).
+            logger.exception("recording %d attempts failed; keeping them to retry", len(reports))
+            return False
+        return True
+
+    async def _attempt(self, job: DeliveryJob) -> AttemptReport:
+        started_at = timezone.now()
+        signed_at_ms = int(time.time() * 1000)
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": self.user_agent,
+        }
+        if job.authorization:
+            headers["Authorization"] = job.authorization
+        headers["Tillhub-Signature"] = signature_header(
+            job.signing_secrets, signed_at_ms, job.body
+        )
+        result = await self.sender.send(
+            DeliveryRequest(
+                url=job.url,
+                body=job.body,
+                headers=headers,
+                connect_timeout_seconds=job.connect_timeout_seconds,
+                total_timeout_seconds=job.total_timeout_seconds,
+                max_redirects=self.max_redirects,
+                policy=self.policy,
+            )
+        )
+        verdict = classify(
+            result,
+            retry_client_errors=self.retry_client_errors,
+            retry_after_cap_seconds=self.retry_after_cap,
+        )
+        return AttemptReport(
+            job=job,
+            started_at=started_at,
+            request_headers=headers,
+            result=result,
+            verdict=verdict,
+        )
+
+
+class DispatchRuntime:
+    """Per worker process: one event loop, one HTTP client (keep-alive), one database thread."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        try:
+            import uvloop
+
+            self.loop = uvloop.new_event_loop()
+        except ImportError:  # pragma: no cover - uvloop is a pinned dependency
+            self.loop = asyncio.new_event_loop()
+        self.database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dispatch-db")
+        self.sender = self.loop.run_until_complete(self._open_sender())
+
+    async def _open_sender(self) -> Sender:
+        return Sender(
+            allow_private=settings.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+            max_connections=settings.WEBHOOK_DISPATCH_MAX_IN_FLIGHT,
+            response_body_limit=settings.WEBHOOK_RESPONSE_BODY_LIMIT,
+        )
+
+    def dispatch(self, *, max_seconds: float) -> DispatchSummary:
+        dispatcher = Dispatcher(sender=self.sender, database=self.database)
+        return self.loop.run_until_complete(dispatcher.run(max_seconds=max_seconds))
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.sender.close())
+        self.loop.close()
+        self.database.shutdown(wait=True)
+
+
+_runtime: DispatchRuntime | None = None
+
+
+def dispatch_runtime() -> DispatchRuntime:
+    """This process's runtime, created on first use (after a prefork worker has forked)."""
+    global _runtime
+    if _runtime is None or _runtime.pid != os.getpid():
+        _runtime = DispatchRuntime()
+    return _runtime

@@ -1,0 +1,103 @@
+from django.db import models
+
+from events.models import Event
+from webhooks.models import Webhook
+
+
+class Delivery(models.Model):
+    """One event to one subscription. The database, not the broker, says when it is due."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"  # queued or waiting for its next attempt
+        SENDING = "sending"  # claimed by a worker; next_attempt_at is then the lease's end
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"  # last attempt errored, a retry is scheduled
+        EXPIRED = "expired"  # the event passed retention before a success
+        PAUSED = "paused"  # the subscription is inactive
+        GAVE_UP = "gave_up"  # no automatic retry (e.g. TLS); manual resend only
+
+    class Trigger(models.TextChoices):
+        AUTOMATIC = "automatic"
+        MANUAL = "manual"
+
+    DUE_STATES = (State.PENDING, State.FAILED, State.SENDING)
+
+    id = models.BigAutoField(primary_key=True)
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    # Copies of the event's key and time: the history filter and the expiry sweep need no join.
+    event_key = models.CharField(max_length=64)
+    event_created_at = models.DateTimeField()
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    attempt_count = models.PositiveIntegerField(default=0)
+    # When a pending/failed delivery is due; for a `sending` one, when its worker's lease ends
+    # and another worker may take it. One column and one index serve both.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True)
+    next_trigger = models.CharField(
+        max_length=16, choices=Trigger.choices, default=Trigger.AUTOMATIC
+    )
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error_kind = models.CharField(max_length=32, blank=True)
+    last_duration_ms = models.FloatField(null=True, blank=True)
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [
+            models.Index(
+                fields=("next_attempt_at", "id"),
+                condition=models.Q(state__in=("pending", "failed", "sending")),
+                name="delivery_due_idx",
+            ),
+            models.Index(
+                fields=("event_created_at",),
+                condition=models.Q(state__in=("pending", "failed", "paused")),
+                name="delivery_expiry_idx",
+            ),
+            models.Index(fields=("webhook", "-created_at"), name="delivery_history_idx"),
+            models.Index(
+                fields=("webhook", "state", "-created_at"), name="delivery_history_state_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"delivery {self.id} ({self.state})"
+
+
+class Attempt(models.Model):
+    """One try of a delivery: what was sent, what came back, how long it took."""
+
+    id = models.BigAutoField(primary_key=True)
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
+    # A copy of delivery.webhook: health metrics aggregate a subscription's attempts by time.
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField()
+    trigger = models.CharField(max_length=16, choices=Delivery.Trigger.choices)
+    started_at = models.DateTimeField()
+    duration_ms = models.FloatField()
+    outcome = models.CharField(max_length=16)
+    request_url = models.CharField(max_length=2048)
+    request_headers = models.JSONField(default=dict)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict)
+    response_body = models.TextField(blank=True)
+    error_kind = models.CharField(max_length=32, blank=True)
+    error_message = models.TextField(blank=True)
+    redirect_hops = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ("-started_at", "-id")
+        indexes = [
+            models.Index(fields=("delivery", "-started_at"), name="attempt_delivery_idx"),
+            models.Index(fields=("webhook", "started_at"), name="attempt_webhook_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of delivery {self.delivery_id}"
+
+    @property
+    def succeeded(self) -> bool:
+        return self.outcome == "success"

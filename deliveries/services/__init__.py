@@ -1,0 +1,1 @@
+"""Database work of deliveries: claim, record, schedule, resend, pause, expire, purge."""

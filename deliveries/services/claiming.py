@@ -1,0 +1,129 @@
+import base64
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from deliveries.models import Delivery
+from events.catalog import event_type
+from events.envelope import render_envelope
+from events.models import Event
+from webhooks.models import Webhook
+
+
+@dataclass(frozen=True)
+class DeliveryJob:
+    """Everything a worker needs to make one attempt, loaded while the claim is fresh."""
+
+    delivery_id: int
+    claim_token: uuid.UUID
+    attempt_number: int
+    trigger: str
+    webhook_id: uuid.UUID
+    url: str
+    body: bytes
+    signing_secrets: tuple[str, ...]
+    authorization: str | None
+    connect_timeout_seconds: float
+    total_timeout_seconds: float
+    event_created_at: datetime
+
+
+def basic_authorization(username: str, password: str) -> str | None:
+    if not username:
+        return None
+    token = base64.b64encode(f"{username}:{password}".encode()).decode()
+    return f"Basic {token}"
+
+
+def retention_cutoff(now: datetime) -> datetime:
+    return now - timedelta(seconds=settings.WEBHOOK_EVENT_RETENTION_SECONDS)
+
+
+def deliveries_claim_due(*, limit: int, now: datetime | None = None) -> list[DeliveryJob]:
+    """Claim up to `limit` due deliveries for this worker and return what it needs to send them.
+
+    Due means pending/failed with next_attempt_at reached, or sending with its lease run out
+    (a worker died holding it). Claimed rows become `sending` under a new claim token with a
+    lease of WEBHOOK_CLAIM_LEASE_SECONDS. Concurrent claimers skip each other's locked rows
+    (PostgreSQL SKIP LOCKED); SQLite serialises claims instead. Automatic deliveries of events
+    past retention are marked `expired` rather than returned.
+    """
+    now = now or timezone.now()
+    lease_ends_at = now + timedelta(seconds=settings.WEBHOOK_CLAIM_LEASE_SECONDS)
+    token = uuid.uuid4()
+    with transaction.atomic():
+        ids = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(state__in=Delivery.DUE_STATES, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id")
+            .values_list("id", flat=True)[:limit]
+        )
+        if not ids:
+            return []
+        Delivery.objects.filter(id__in=ids).update(
+            state=Delivery.State.SENDING, next_attempt_at=lease_ends_at, claim_token=token
+        )
+    return _load_jobs(ids, token, now)
+
+
+def _load_jobs(ids: list[int], token: uuid.UUID, now: datetime) -> list[DeliveryJob]:
+    rows = list(
+        Delivery.objects.filter(id__in=ids, claim_token=token)
+        .order_by("id")
+        .values(
+            "id", "attempt_count", "next_trigger", "webhook_id", "event_id", "event_created_at"
+        )
+    )
+    cutoff = retention_cutoff(now)
+    expired = [
+        row["id"]
+        for row in rows
+        if row["event_created_at"] < cutoff and row["next_trigger"] == Delivery.Trigger.AUTOMATIC
+    ]
+    if expired:
+        Delivery.objects.filter(id__in=expired, claim_token=token).update(
+            state=Delivery.State.EXPIRED, next_attempt_at=None, claim_token=None
+        )
+        rows = [row for row in rows if row["id"] not in set(expired)]
+    # Each webhook and event is loaded (and its secrets decrypted) once per claim, however
+    # many of the claimed deliveries share it.
+    webhooks = Webhook.objects.in_bulk({row["webhook_id"] for row in rows})
+    events = Event.objects.only(
+        "id", "key", "entity_instance_id", "payload_json", "created_at"
+    ).in_bulk({row["event_id"] for row in rows})
+    jobs = []
+    for row in rows:
+        webhook = webhooks[row["webhook_id"]]
+        event = events[row["event_id"]]
+        catalog_entry = event_type(event.key)
+        body = render_envelope(
+            webhook_id=str(webhook.id),
+            event_id=str(event.id),
+            event_entity=catalog_entry.entity,
+            event_type=catalog_entry.action,
+            event_version=catalog_entry.version,
+            entity_instance_id=str(event.entity_instance_id),
+            timestamp=event.created_at,
+            payload_json=event.payload_json,
+        )
+        jobs.append(
+            DeliveryJob(
+                delivery_id=row["id"],
+                claim_token=token,
+                attempt_number=row["attempt_count"] + 1,
+                trigger=row["next_trigger"],
+                webhook_id=webhook.id,
+                url=webhook.url,
+                body=body,
+                signing_secrets=tuple(webhook.signing_secrets(now)),
+                authorization=basic_authorization(webhook.username, webhook.password),
+                connect_timeout_seconds=webhook.connect_timeout_ms / 1000,
+                total_timeout_seconds=webhook.request_timeout_ms / 1000,
+                event_created_at=row["event_created_at"],
+            )
+        )
+    return jobs

@@ -1,0 +1,159 @@
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from deliveries.engine.backoff import retry_delay
+from deliveries.engine.http import SendResult
+from deliveries.engine.outcome import AttemptOutcome, Verdict
+from deliveries.models import Attempt, Delivery
+from deliveries.services.claiming import DeliveryJob
+from webhooks.models import Webhook
+
+logger = logging.getLogger(__name__)
+
+REDACTED = "[redacted]"
+
+
+@dataclass(frozen=True)
+class AttemptReport:
+    """The outcome of one attempt, as the worker saw it, waiting to be recorded."""
+
+    job: DeliveryJob
+    started_at: datetime
+    request_headers: dict[str, str]
+    result: SendResult
+    verdict: Verdict
+
+
+def redact_headers(headers: dict[str, str]) -> dict[str, str]:
+    """Headers as stored: the Basic-auth credentials never reach the database in clear."""
+    return {
+        name: (f"{value.split(' ', 1)[0]} {REDACTED}" if name.lower() == "authorization" else value)
+        for name, value in headers.items()
+    }
+
+
+def attempts_record(reports: list[AttemptReport], *, now: datetime | None = None) -> None:
+    """Store the attempts and move each delivery to its next state, in one short transaction.
+
+    A delivery whose claim was taken over meanwhile (its lease ran out) keeps the newer
+    claim's state; its attempt is recorded all the same. A 410 deactivates the subscription.
+    Deliveries deleted meanwhile (their subscription was deleted) are skipped.
+    """
+    if not reports:
+        return
+    now = now or timezone.now()
+    with transaction.atomic():
+        existing = set(
+            Delivery.objects.filter(id__in=[r.job.delivery_id for r in reports]).values_list(
+                "id", flat=True
+            )
+        )
+        reports = [r for r in reports if r.job.delivery_id in existing]
+        Attempt.objects.bulk_create([_attempt_row(report) for report in reports])
+        # Grouped by claim: the update only lands where that claim still holds the row.
+        # Successes also stamp succeeded_at, which a later failure leaves as it was.
+        groups: dict[tuple[object, bool], list[Delivery]] = defaultdict(list)
+        for report in reports:
+            succeeded = report.verdict.outcome == AttemptOutcome.SUCCESS
+            groups[report.job.claim_token, succeeded].append(_next_delivery_state(report, now))
+        for (token, succeeded), deliveries in groups.items():
+            fields = [*_UPDATED_FIELDS, "succeeded_at"] if succeeded else _UPDATED_FIELDS
+            Delivery.objects.filter(claim_token=token).bulk_update(deliveries, fields)
+        gone_webhooks = {
+            r.job.webhook_id: r.job.url for r in reports if r.verdict.outcome == AttemptOutcome.GONE
+        }
+        for webhook_id, url in gone_webhooks.items():
+            from webhooks.services import webhook_deactivate
+
+            webhook = Webhook.objects.filter(id=webhook_id, active=True).first()
+            if webhook is not None:
+                webhook_deactivate(
+                    webhook=webhook,
+                    reason=f"The endpoint answered 410 Gone ({url}); deliveries are paused.",
+                )
+        # Failures to a subscription deactivated while they were in flight wait as paused.
+        Delivery.objects.filter(
+            id__in=[r.job.delivery_id for r in reports],
+            state=Delivery.State.FAILED,
+            webhook__active=False,
+        ).update(state=Delivery.State.PAUSED, next_attempt_at=None)
+
+
+_UPDATED_FIELDS = [
+    "state",
+    "attempt_count",
+    "next_attempt_at",
+    "claim_token",
+    "next_trigger",
+    "last_attempt_at",
+    "last_status_code",
+    "last_error_kind",
+    "last_duration_ms",
+]
+
+
+def _attempt_row(report: AttemptReport) -> Attempt:
+    result = report.result
+    return Attempt(
+        delivery_id=report.job.delivery_id,
+        webhook_id=report.job.webhook_id,
+        number=report.job.attempt_number,
+        trigger=report.job.trigger,
+        started_at=report.started_at,
+        duration_ms=result.duration_ms,
+        outcome=report.verdict.outcome.value,
+        request_url=report.job.url,
+        request_headers=redact_headers(report.request_headers),
+        response_status=result.status,
+        response_headers=result.response_headers,
+        response_body=result.response_body,
+        error_kind=result.error_kind.value if result.error_kind else "",
+        error_message=result.error_message or "",
+        redirect_hops=[{"url": hop.url, "status": hop.status} for hop in result.hops],
+    )
+
+
+def _next_delivery_state(report: AttemptReport, now: datetime) -> Delivery:
+    job, result, verdict = report.job, report.result, report.verdict
+    delivery = Delivery(
+        id=job.delivery_id,
+        attempt_count=job.attempt_number,
+        claim_token=None,
+        next_trigger=Delivery.Trigger.AUTOMATIC,
+        last_attempt_at=report.started_at,
+        last_status_code=result.status,
+        last_error_kind=result.error_kind.value if result.error_kind else "",
+        last_duration_ms=result.duration_ms,
+        next_attempt_at=None,
+    )
+    if verdict.outcome == AttemptOutcome.SUCCESS:
+        delivery.state = Delivery.State.SUCCEEDED
+        delivery.succeeded_at = now
+    elif verdict.outcome == AttemptOutcome.GIVE_UP:
+        delivery.state = Delivery.State.GAVE_UP
+    elif verdict.outcome == AttemptOutcome.GONE:
+        delivery.state = Delivery.State.PAUSED
+    else:
+        delay = verdict.retry_after_seconds
+        if delay is None:
+            delay = retry_delay(
+                job.attempt_number,
+                base_seconds=settings.WEBHOOK_BACKOFF_BASE_SECONDS,
+                jitter=settings.WEBHOOK_BACKOFF_JITTER,
+            )
+        due_at = now + timedelta(seconds=delay)
+        expires_at = job.event_created_at + timedelta(
+            seconds=settings.WEBHOOK_EVENT_RETENTION_SECONDS
+        )
+        if due_at > expires_at:
+            delivery.state = Delivery.State.EXPIRED
+        else:
+            delivery.state = Delivery.State.FAILED
+            delivery.next_attempt_at = due_at
+    return delivery

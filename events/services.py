@@ -1,0 +1,194 @@
+import json
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Account
+from deliveries.models import Delivery
+from deliveries.wakeup import wake_dispatcher
+from events.catalog import UnknownEventKey, canonical_event_key
+from events.envelope import compact_json
+from events.models import Event
+from webhooks.models import Webhook
+
+# Nesting deeper than this is refused: no real entity needs it, and deep JSON is a way to
+# make parsers and renderers spend unbounded stack.
+MAX_PAYLOAD_DEPTH = 32
+
+if TYPE_CHECKING:
+    from events.payloads import PayloadGenerator
+
+_generators = threading.local()
+
+
+def _payload_generator() -> "PayloadGenerator":
+    # One generator per thread: its world of created products and customers makes later
+    # transactions refer to entities it created earlier, as Tillhub's would.
+    from events.payloads import PayloadGenerator
+
+    generator = getattr(_generators, "generator", None)
+    if generator is None:
+        generator = _generators.generator = PayloadGenerator()
+    return generator
+
+
+@dataclass(frozen=True)
+class PublishedEvent:
+    event: Event
+    delivery_count: int
+    replayed: bool  # True when an Idempotency-Key matched an earlier publish
+
+
+def _depth(value: Any, limit: int) -> int:
+    depth, level = 0, [value]
+    while level:
+        depth += 1
+        if depth > limit:
+            return depth
+        nested: list[Any] = []
+        for item in level:
+            if isinstance(item, dict):
+                nested.extend(item.values())
+            elif isinstance(item, list):
+                nested.extend(item)
+        level = nested
+    return depth
+
+
+def _clean_payload(
+    key: str, payload: Any, entity_instance_id: uuid.UUID | None
+) -> tuple[str, uuid.UUID]:
+    """Returns the compact payload JSON and the entity id; ValidationError per field."""
+    if payload is None:
+        generated = _payload_generator().payload(
+            key, str(entity_instance_id) if entity_instance_id else None
+        )
+        return compact_json(generated), uuid.UUID(generated["id"])
+    if not isinstance(payload, dict):
+        raise ValidationError({"payload": "The payload must be a JSON object."})
+    if _depth(payload, MAX_PAYLOAD_DEPTH) > MAX_PAYLOAD_DEPTH:
+        raise ValidationError({"payload": f"Nesting deeper than {MAX_PAYLOAD_DEPTH} levels."})
+    payload_id = payload.get("id")
+    if payload_id is not None:
+        try:
+            payload_uuid = uuid.UUID(str(payload_id))
+        except ValueError as error:
+            raise ValidationError({"payload": "payload.id must be a UUID."}) from error
+        if entity_instance_id is not None and payload_uuid != entity_instance_id:
+            raise ValidationError(
+                {"entity_instance_id": "Differs from payload.id; give one or make them equal."}
+            )
+        entity_instance_id = payload_uuid
+    else:
+        entity_instance_id = entity_instance_id or uuid.uuid4()
+        payload = {"id": str(entity_instance_id), **payload}
+    payload_json = compact_json(payload)
+    if len(payload_json.encode()) > settings.WEBHOOK_MAX_PAYLOAD_BYTES:
+        raise ValidationError(
+            {"payload": f"Larger than {settings.WEBHOOK_MAX_PAYLOAD_BYTES} bytes."},
+            code="too_large",
+        )
+    return payload_json, entity_instance_id
+
+
+def _idempotent_replay(account: Account, idempotency_key: str, now: datetime) -> Event | None:
+    """The event published with this key within the replay window, if any.
+
+    An older holder of the key gives it up, so the key can be used again after the window.
+    """
+    window_start = now - timedelta(seconds=settings.WEBHOOK_IDEMPOTENCY_SECONDS)
+    earlier = Event.objects.filter(account=account, idempotency_key=idempotency_key).first()
+    if earlier is None:
+        return None
+    if earlier.created_at >= window_start:
+        return earlier
+    Event.objects.filter(pk=earlier.pk).update(idempotency_key=None)
+    return None
+
+
+def event_publish(
+    *,
+    account: Account,
+    key: str,
+    payload: Any = None,
+    entity_instance_id: uuid.UUID | None = None,
+    idempotency_key: str | None = None,
+    source: str = Event.Source.API,
+    only_webhook: Webhook | None = None,
+) -> PublishedEvent:
+    """Store an event and one delivery per subscription of the account listing its key.
+
+    Without a payload a realistic one is generated. Deliveries of inactive subscriptions wait
+    as `paused`. Workers are woken after commit. With an Idempotency-Key seen within
+    WEBHOOK_IDEMPOTENCY_SECONDS, the earlier event is returned and nothing is created.
+    `only_webhook` restricts the fan-out to one subscription (test events).
+    Raises ValidationError with a message per field.
+    """
+    try:
+        key = canonical_event_key(key)
+    except UnknownEventKey as error:
+        raise ValidationError({"event": str(error)}) from error
+    payload_json, entity_id = _clean_payload(key, payload, entity_instance_id)
+    now = timezone.now()
+    # Stored at the envelope's precision, so the timestamp a receiver sees is the stored one.
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+    try:
+        with transaction.atomic():
+            if idempotency_key:
+                earlier = _idempotent_replay(account, idempotency_key, now)
+                if earlier is not None:
+                    return PublishedEvent(earlier, earlier.deliveries.count(), replayed=True)
+            event = Event.objects.create(
+                account=account,
+                key=key,
+                entity_instance_id=entity_id,
+                payload_json=payload_json,
+                source=source,
+                idempotency_key=idempotency_key or None,
+                created_at=now,
+            )
+            targets = [only_webhook] if only_webhook else subscribed_webhooks(account, key)
+            Delivery.objects.bulk_create(
+                [_new_delivery(event, webhook, now) for webhook in targets]
+            )
+            if any(webhook.active for webhook in targets):
+                transaction.on_commit(wake_dispatcher)
+    except IntegrityError:
+        # A concurrent publish with the same Idempotency-Key won the race: answer with its event.
+        if not idempotency_key:
+            raise
+        earlier = Event.objects.get(account=account, idempotency_key=idempotency_key)
+        return PublishedEvent(earlier, earlier.deliveries.count(), replayed=True)
+    return PublishedEvent(event, len(targets), replayed=False)
+
+
+def subscribed_webhooks(account: Account, key: str) -> list[Webhook]:
+    # An account has tens of subscriptions, not thousands: filtering the event lists here
+    # keeps the query portable (SQLite has no JSON containment) and needs no join table.
+    return [
+        webhook
+        for webhook in Webhook.objects.filter(account=account).only("id", "active", "events")
+        if key in webhook.events
+    ]
+
+
+def _new_delivery(event: Event, webhook: Webhook, now: datetime) -> Delivery:
+    return Delivery(
+        event=event,
+        webhook_id=webhook.id,
+        event_key=event.key,
+        event_created_at=event.created_at,
+        state=Delivery.State.PENDING if webhook.active else Delivery.State.PAUSED,
+        next_attempt_at=now if webhook.active else None,
+    )
+
+
+def event_payload(event: Event) -> Any:
+    return json.loads(event.payload_json)

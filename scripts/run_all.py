@@ -1,0 +1,96 @@
+"""`make run`: migrate, create the demo data, and run web, worker, scheduler and a demo receiver
+until Ctrl-C, which stops them all.
+
+Without DATABASE_URL / REDIS_URL everything runs on the embedded default (SQLite, a filesystem
+broker), so nothing but Python is needed.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+BIN = Path(PYTHON).parent
+WEB_PORT = int(os.environ.get("WEB_PORT", "8000"))
+RECEIVER_PORT = int(os.environ.get("RECEIVER_PORT", "8001"))
+
+
+def main() -> int:
+    env = {
+        **os.environ,
+        "DEBUG": os.environ.get("DEBUG", "true"),
+        "WEBHOOK_ALLOW_HTTP_LOCAL": os.environ.get("WEBHOOK_ALLOW_HTTP_LOCAL", "true"),
+        "WEBHOOK_ALLOW_PRIVATE_TARGETS": os.environ.get("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    (ROOT / "var" / "broker" / "processed").mkdir(parents=True, exist_ok=True)
+    manage = [PYTHON, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, check=True)
+    demo = subprocess.run(
+        [*manage, "demo", "--receiver-url", f"http://127.0.0.1:{RECEIVER_PORT}/webhooks"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    credentials = json.loads(demo.stdout.strip().splitlines()[-1])
+    processes = {
+        "receiver": [*manage, "receiver", "--port", str(RECEIVER_PORT), "--secret",
+                     credentials["secret"]],
+        "web": [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{WEB_PORT}",
+                "--workers", "2", "--threads", "4", "--access-logfile", "-"],
+        "worker": [str(BIN / "celery"), "-A", "config", "worker", "--loglevel", "INFO",
+                   "--concurrency", "2"],
+        "scheduler": [str(BIN / "celery"), "-A", "config", "beat", "--loglevel", "INFO",
+                      "--schedule", str(ROOT / "var" / "celerybeat-schedule")],
+    }
+    children = {
+        name: subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
+        for name, command in processes.items()
+    }
+    print(
+        f"""
+Hookline is running (Ctrl-C stops everything).
+  Dashboard   http://127.0.0.1:{WEB_PORT}/   user {credentials['username']} / password {credentials['password']}
+  API         http://127.0.0.1:{WEB_PORT}/api/v1/   Authorization: Token {credentials['token']}
+  API docs    http://127.0.0.1:{WEB_PORT}/api/docs/
+  Receiver    http://127.0.0.1:{RECEIVER_PORT}/stats   (the demo webhook {credentials['webhook_id']} points here)
+  Health      http://127.0.0.1:{WEB_PORT}/healthz
+""",
+        flush=True,
+    )
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    exit_code = 0
+    while not stopping:
+        for name, child in children.items():
+            if child.poll() is not None:
+                print(f"{name} exited with status {child.returncode}; stopping", flush=True)
+                stopping, exit_code = True, 1
+        time.sleep(0.2)
+    for child in children.values():
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+    print("Hookline stopped.", flush=True)
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""A text field encrypted at rest with Fernet (the `cryptography` package).
+
+Keys come from settings.FIELD_ENCRYPTION_KEYS, newest first: the first encrypts, every key
+decrypts, so keys can be rotated by prepending a new one (and `rotate_encrypted_fields`).
+"""
+
+from functools import cache
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+
+
+@cache
+def _fernet(keys: tuple[str, ...]) -> MultiFernet:
+    try:
+        return MultiFernet([Fernet(key.encode()) for key in keys])
+    except ValueError as error:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEY must hold url-safe base64 Fernet keys of 32 bytes"
+        ) from error
+
+
+def fernet() -> MultiFernet:
+    return _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS))
+
+
+def encrypt(plaintext: str) -> str:
+    return fernet().encrypt(plaintext.encode()).decode()
+
+
+def decrypt(ciphertext: str) -> str:
+    try:
+        return fernet().decrypt(ciphertext.encode()).decode()
+    except InvalidToken as error:
+        # The message names no value: the ciphertext is a secret's stand-in.
+        raise ImproperlyConfigured(
+            "an encrypted field cannot be decrypted with FIELD_ENCRYPTION_KEY"
+        ) from error
+
+
+class EncryptedTextField(models.TextField):
+    """Stores Fernet ciphertext; Python code only ever sees the plaintext. Empty stays empty."""
+
+    def from_db_value(self, value: str | None, expression: object, connection: object) -> str:
+        return decrypt(value) if value else ""
+
+    def get_prep_value(self, value: object) -> str:
+        value = super().get_prep_value(value)
+        return encrypt(value) if value else ""

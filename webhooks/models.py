@@ -1,0 +1,55 @@
+import secrets
+import uuid
+from datetime import datetime
+
+from django.db import models
+
+from accounts.models import Account
+from webhooks.fields import EncryptedTextField
+
+URL_MAX_LENGTH = 2048
+
+
+def generate_signing_secret() -> str:
+    # 32 random bytes: the HMAC-SHA256 key length, so brute force is no shortcut.
+    return secrets.token_urlsafe(32)
+
+
+class Webhook(models.Model):
+    """A subscription: where to POST which events, how to sign and authenticate them."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="webhooks")
+    url = models.CharField(max_length=URL_MAX_LENGTH)
+    events = models.JSONField(default=list)
+    description = models.CharField(max_length=500, blank=True)
+    active = models.BooleanField(default=True)
+    username = models.CharField(max_length=255, blank=True)
+    password = EncryptedTextField(blank=True)
+    secret = EncryptedTextField(default=generate_signing_secret)
+    previous_secret = EncryptedTextField(blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    rate_per_second = models.FloatField(null=True, blank=True)
+    burst = models.PositiveIntegerField(null=True, blank=True)
+    max_in_flight = models.PositiveIntegerField(null=True, blank=True)
+    connect_timeout_ms = models.PositiveIntegerField()
+    request_timeout_ms = models.PositiveIntegerField()
+    disabled_reason = models.CharField(max_length=500, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+        indexes = [models.Index(fields=("account", "-created_at"))]
+
+    def __str__(self) -> str:
+        return self.url
+
+    def signing_secrets(self, now: datetime) -> list[str]:
+        """The secrets that sign a request sent at `now`, newest first (rotation grace)."""
+        live = [self.secret]
+        expires_at = self.previous_secret_expires_at
+        if self.previous_secret and expires_at is not None and expires_at > now:
+            live.append(self.previous_secret)
+        return live

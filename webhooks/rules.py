@@ -1,0 +1,59 @@
+"""One set of rules for subscriptions, used by the API, the dashboard and the services."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from deliveries.engine.targets import TargetPolicy, TargetRefused, check_url
+from events.catalog import EVENT_TYPES, UnknownEventKey, canonical_event_key
+from webhooks.models import URL_MAX_LENGTH
+
+# Bounds on per-subscription settings. Timeouts: one second at least so real endpoints can
+# answer, a minute at most because a claim's lease must outlast the request.
+CONNECT_TIMEOUT_MS_RANGE = (100, 30_000)
+REQUEST_TIMEOUT_MS_RANGE = (1_000, 60_000)
+RATE_PER_SECOND_RANGE = (0.01, 100_000.0)
+BURST_RANGE = (1, 100_000)
+MAX_IN_FLIGHT_RANGE = (1, 10_000)
+
+
+def target_policy() -> TargetPolicy:
+    return TargetPolicy(
+        allow_http_local=settings.WEBHOOK_ALLOW_HTTP_LOCAL,
+        allow_private=settings.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+    )
+
+
+def validate_target_url(url: str) -> None:
+    try:
+        check_url(url, target_policy(), max_length=URL_MAX_LENGTH)
+    except TargetRefused as error:
+        raise ValidationError(str(error), code="invalid_target") from error
+
+
+def clean_event_keys(raw_keys: object) -> list[str]:
+    """Canonical, de-duplicated event keys in the given order; ValidationError otherwise."""
+    if not isinstance(raw_keys, list) or not raw_keys:
+        raise ValidationError("Give a non-empty list of event keys.", code="required")
+    keys: list[str] = []
+    for raw in raw_keys:
+        if not isinstance(raw, str):
+            raise ValidationError("Event keys are strings.", code="invalid")
+        try:
+            key = canonical_event_key(raw)
+        except UnknownEventKey as error:
+            raise ValidationError(str(error), code="unknown_event") from error
+        if key not in keys:
+            keys.append(key)
+    return keys
+
+
+def known_event_keys() -> list[str]:
+    return list(EVENT_TYPES)
+
+
+def validate_in_range(value: float | None, bounds: tuple[float, float], field: str) -> None:
+    if value is None:
+        return
+    low, high = bounds
+    if not low <= value <= high:
+        raise ValidationError({field: f"Must be between {low:g} and {high:g}."})

@@ -1,0 +1,156 @@
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Account
+from deliveries.services.lifecycle import (
+    deliveries_pause_for_webhook,
+    deliveries_resume_for_webhook,
+)
+from webhooks import rules
+from webhooks.models import Webhook, generate_signing_secret
+
+EDITABLE_FIELDS = (
+    "url",
+    "events",
+    "description",
+    "active",
+    "username",
+    "password",
+    "rate_per_second",
+    "burst",
+    "max_in_flight",
+    "connect_timeout_ms",
+    "request_timeout_ms",
+)
+
+
+def webhook_defaults() -> dict[str, Any]:
+    """The limits and timeouts a new subscription gets when it names none."""
+    return {
+        "rate_per_second": settings.WEBHOOK_DEFAULT_RATE_PER_SECOND,
+        "burst": settings.WEBHOOK_DEFAULT_BURST,
+        "max_in_flight": settings.WEBHOOK_DEFAULT_MAX_IN_FLIGHT,
+        "connect_timeout_ms": settings.WEBHOOK_DEFAULT_CONNECT_TIMEOUT_MS,
+        "request_timeout_ms": settings.WEBHOOK_DEFAULT_REQUEST_TIMEOUT_MS,
+    }
+
+
+def _clean(values: dict[str, Any]) -> dict[str, Any]:
+    """Validate and normalise fields; raises ValidationError with a message per field."""
+    errors: dict[str, list[str]] = {}
+    cleaned = dict(values)
+
+    def check(field: str, action: Any) -> None:
+        try:
+            action()
+        except ValidationError as error:
+            messages = error.message_dict.get(field) if hasattr(error, "error_dict") else None
+            errors.setdefault(field, []).extend(messages or error.messages)
+
+    if "url" in values:
+        cleaned["url"] = str(values["url"]).strip()
+        check("url", lambda: rules.validate_target_url(cleaned["url"]))
+    if "events" in values:
+
+        def events() -> None:
+            cleaned["events"] = rules.clean_event_keys(values["events"])
+
+        check("events", events)
+    ranges = {
+        "rate_per_second": rules.RATE_PER_SECOND_RANGE,
+        "burst": rules.BURST_RANGE,
+        "max_in_flight": rules.MAX_IN_FLIGHT_RANGE,
+        "connect_timeout_ms": rules.CONNECT_TIMEOUT_MS_RANGE,
+        "request_timeout_ms": rules.REQUEST_TIMEOUT_MS_RANGE,
+    }
+    for field, bounds in ranges.items():
+        if field in values:
+            check(field, lambda f=field, b=bounds: rules.validate_in_range(values[f], b, f))
+    if values.get("password") and not values.get("username", True):
+        errors.setdefault("username", []).append("A password needs a username.")
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+@transaction.atomic
+def webhook_create(*, account: Account, **fields: Any) -> Webhook:
+    """Create a subscription with a fresh signing secret; ValidationError on bad fields."""
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown webhook fields: {sorted(unknown)}")
+    # Fields left out take the defaults; an explicit None for a limit means unlimited.
+    values = {"events": [], **webhook_defaults(), **fields}
+    cleaned = _clean(values)
+    return Webhook.objects.create(account=account, **cleaned)
+
+
+@transaction.atomic
+def webhook_update(*, webhook: Webhook, **fields: Any) -> Webhook:
+    """Change the given fields; activation and deactivation pause or resume deliveries."""
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown webhook fields: {sorted(unknown)}")
+    if "password" in fields and fields["password"] is None:
+        fields["password"] = ""
+    check = dict(fields)
+    check.setdefault("username", webhook.username)
+    cleaned = _clean(check)
+    was_active = webhook.active
+    for field in fields:
+        setattr(webhook, field, cleaned[field])
+    if not webhook.username:
+        webhook.password = ""
+    if webhook.active and not was_active:
+        webhook.disabled_reason = ""
+        webhook.disabled_at = None
+    elif was_active and not webhook.active:
+        webhook.disabled_at = timezone.now()
+    webhook.save()
+    if webhook.active != was_active:
+        if webhook.active:
+            deliveries_resume_for_webhook(webhook_id=webhook.id)
+        else:
+            deliveries_pause_for_webhook(webhook_id=webhook.id)
+    return webhook
+
+
+@transaction.atomic
+def webhook_deactivate(*, webhook: Webhook, reason: str) -> Webhook:
+    """Deactivate with a recorded reason (shown in the dashboard and API); pauses deliveries."""
+    webhook.active = False
+    webhook.disabled_reason = reason[:500]
+    webhook.disabled_at = timezone.now()
+    webhook.save(update_fields=["active", "disabled_reason", "disabled_at", "updated_at"])
+    deliveries_pause_for_webhook(webhook_id=webhook.id)
+    return webhook
+
+
+def webhook_activate(*, webhook: Webhook) -> Webhook:
+    return webhook_update(webhook=webhook, active=True)
+
+
+@transaction.atomic
+def webhook_regenerate_secret(*, webhook: Webhook, grace_seconds: float = 0) -> Webhook:
+    """Replace the signing secret; the old one keeps signing alongside for `grace_seconds`."""
+    if grace_seconds < 0:
+        raise ValidationError({"grace_seconds": "Must not be negative."})
+    if grace_seconds > 0:
+        webhook.previous_secret = webhook.secret
+        webhook.previous_secret_expires_at = timezone.now() + timedelta(seconds=grace_seconds)
+    else:
+        webhook.previous_secret = ""
+        webhook.previous_secret_expires_at = None
+    webhook.secret = generate_signing_secret()
+    webhook.save()
+    return webhook
+
+
+def webhook_delete(*, webhook: Webhook) -> None:
+    """Delete the subscription with its deliveries and attempts; it gets nothing more."""
+    webhook.delete()
