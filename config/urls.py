@@ -8,4 +8,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("api/", include("config.api_urls")),
+    path("", include("dashboard.urls")),
 ]

@@ -1,5 +1,5 @@
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,6 +13,9 @@ from deliveries.services.lifecycle import (
 )
 from webhooks import rules
 from webhooks.models import Webhook, generate_signing_secret
+
+if TYPE_CHECKING:
+    from events.services import PublishedEvent
 
 EDITABLE_FIELDS = (
     "url",
@@ -154,3 +157,22 @@ def webhook_regenerate_secret(*, webhook: Webhook, grace_seconds: float = 0) -> 
 def webhook_delete(*, webhook: Webhook) -> None:
     """Delete the subscription with its deliveries and attempts; it gets nothing more."""
     webhook.delete()
+
+
+def webhook_send_test_events(*, webhook: Webhook, keys: list[str]) -> list["PublishedEvent"]:
+    """Publish realistic events of the given keys to this subscription only (not fanned out).
+
+    Raises ValidationError({"events": ...}) for unknown keys.
+    """
+    from events.services import event_publish
+
+    try:
+        canonical = rules.clean_event_keys(keys)
+    except ValidationError as error:
+        raise ValidationError({"events": error.messages}) from error
+    return [
+        event_publish(
+            account=webhook.account, key=key, source="test", only_webhook=webhook
+        )
+        for key in canonical
+    ]

@@ -3,6 +3,7 @@
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -11,6 +12,9 @@ from deliveries.models import Attempt, Delivery
 from deliveries.services.claiming import retention_cutoff
 from deliveries.wakeup import wake_dispatcher
 from events.models import Event
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
 
 WAITING_STATES = (Delivery.State.PENDING, Delivery.State.FAILED)
 
@@ -38,23 +42,16 @@ def deliveries_resume_for_webhook(*, webhook_id: uuid.UUID, now: datetime | None
     return resumed
 
 
-def deliveries_resend(*, delivery_ids: Iterable[int], now: datetime | None = None) -> int:
+def deliveries_resend(*, delivery_ids: Iterable[int]) -> int:
     """Make the deliveries due now as manual attempts (same body and event_id, fresh signature).
 
     Works in any state, expired and gave_up included; a delivery in flight is taken from its
     worker (whose result is then recorded as an attempt but no longer decides the state).
     Returns how many were queued.
     """
-    now = now or timezone.now()
-    queued = Delivery.objects.filter(id__in=list(delivery_ids)).update(
-        state=Delivery.State.PENDING,
-        next_attempt_at=now,
-        claim_token=None,
-        next_trigger=Delivery.Trigger.MANUAL,
+    return deliveries_resend_matching(
+        deliveries=Delivery.objects.filter(id__in=list(delivery_ids))
     )
-    if queued:
-        transaction.on_commit(wake_dispatcher)
-    return queued
 
 
 def deliveries_expire(*, now: datetime | None = None) -> int:
@@ -92,3 +89,20 @@ def events_purge(*, now: datetime | None = None, batch_size: int = PURGE_BATCH_S
             Delivery.objects.filter(event_id__in=ids).delete()
             Event.objects.filter(id__in=ids).delete()
         removed += len(ids)
+
+
+def deliveries_resend_matching(*, deliveries: "QuerySet[Delivery]") -> int:
+    """Queue every delivery of `deliveries` for a manual attempt, in one UPDATE statement.
+
+    Nothing is loaded into memory however many match; the dispatcher then sends them in its
+    usual batches. Returns how many were queued.
+    """
+    queued = deliveries.order_by().update(
+        state=Delivery.State.PENDING,
+        next_attempt_at=timezone.now(),
+        claim_token=None,
+        next_trigger=Delivery.Trigger.MANUAL,
+    )
+    if queued:
+        transaction.on_commit(wake_dispatcher)
+    return queued

@@ -1,0 +1,188 @@
+"""Reading delivery history and health: filtered querysets and aggregates done in the database."""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Avg, Count, Max, Q, QuerySet
+from django.db.models.functions import TruncDay, TruncHour, TruncMinute
+from django.utils import timezone
+
+from deliveries.models import Attempt, Delivery
+from events.catalog import UnknownEventKey, canonical_event_key
+from webhooks.models import Webhook
+
+# Status filter words: the stored states, plus the dashboard's colours.
+STATUS_GROUPS: dict[str, tuple[str, ...]] = {
+    **{state: (state,) for state in Delivery.State.values},
+    "success": (Delivery.State.SUCCEEDED,),
+    "failure": (Delivery.State.FAILED, Delivery.State.GAVE_UP, Delivery.State.EXPIRED),
+    "waiting": (Delivery.State.PENDING, Delivery.State.SENDING, Delivery.State.PAUSED),
+}
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    status: str | None = None
+    event: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def clean(self) -> "HistoryFilter":
+        """Validated and canonical; raises ValidationError naming the bad field."""
+        errors: dict[str, str] = {}
+        event = self.event
+        if self.status and self.status not in STATUS_GROUPS:
+            errors["status"] = f"Unknown status; use one of: {', '.join(STATUS_GROUPS)}."
+        if event:
+            try:
+                event = canonical_event_key(event)
+            except UnknownEventKey as error:
+                errors["event"] = str(error)
+        if self.since and self.until and self.since > self.until:
+            errors["until"] = "Must not be before since."
+        if errors:
+            raise ValidationError(errors)
+        return HistoryFilter(self.status or None, event or None, self.since, self.until)
+
+
+def delivery_history(*, webhook: Webhook, filters: HistoryFilter | None = None) -> QuerySet[Delivery]:
+    """The subscription's deliveries, newest first, narrowed by `filters` (already cleaned)."""
+    deliveries = Delivery.objects.filter(webhook=webhook)
+    if filters is not None:
+        if filters.status:
+            deliveries = deliveries.filter(state__in=STATUS_GROUPS[filters.status])
+        if filters.event:
+            deliveries = deliveries.filter(event_key=filters.event)
+        if filters.since:
+            deliveries = deliveries.filter(created_at__gte=filters.since)
+        if filters.until:
+            deliveries = deliveries.filter(created_at__lte=filters.until)
+    return deliveries.order_by("-created_at", "-id")
+
+
+def deliveries_for_account(*, account_id: object) -> QuerySet[Delivery]:
+    return Delivery.objects.filter(webhook__account_id=account_id)
+
+
+_WINDOW = re.compile(r"^(\d{1,4})([smhd])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# The longest window metrics look back over: retention (7 days) is all there is.
+MAX_WINDOW = timedelta(days=30)
+
+
+def parse_window(text: str) -> timedelta:
+    """`90s`, `15m`, `24h`, `7d` → timedelta; ValidationError on anything else."""
+    match = _WINDOW.match(text.strip()) if text else None
+    if not match or int(match.group(1)) == 0:
+        raise ValidationError({"window": "Use a number and a unit: 15m, 24h, 7d."})
+    window = timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    if window > MAX_WINDOW:
+        raise ValidationError({"window": "At most 30d."})
+    return window
+
+
+def _bucket(window: timedelta) -> tuple[Any, timedelta]:
+    if window <= timedelta(hours=2):
+        return TruncMinute, timedelta(minutes=1)
+    if window <= timedelta(days=3):
+        return TruncHour, timedelta(hours=1)
+    return TruncDay, timedelta(days=1)
+
+
+def webhook_metrics(
+    *, webhook: Webhook, window: timedelta, now: datetime | None = None
+) -> dict[str, Any]:
+    """Health of a subscription over `window`, aggregated in the database.
+
+    Rates are over attempts; response times over attempts that got a response; retries per
+    event over deliveries created in the window; volume counts successful and failed attempts
+    per time bucket (minute, hour or day, by window size).
+    """
+    now = now or timezone.now()
+    start = now - window
+    attempts = Attempt.objects.filter(webhook=webhook, started_at__gte=start)
+    totals = attempts.aggregate(
+        total=Count("id"),
+        succeeded=Count("id", filter=Q(outcome="success")),
+        average_ms=Avg("duration_ms", filter=Q(response_status__isnull=False)),
+    )
+    total = totals["total"]
+    answered = attempts.filter(response_status__isnull=False)
+    answered_count = answered.count()
+    p95_ms = None
+    if answered_count:
+        rank = max(0, -(-answered_count * 95 // 100) - 1)  # nearest-rank percentile
+        p95_ms = answered.order_by("duration_ms").values_list("duration_ms", flat=True)[rank]
+    deliveries = Delivery.objects.filter(webhook=webhook, created_at__gte=start)
+    delivery_totals = deliveries.filter(attempt_count__gt=0).aggregate(
+        events=Count("id"), attempts=Avg("attempt_count")
+    )
+    retries_per_event = (
+        round(delivery_totals["attempts"] - 1, 3) if delivery_totals["events"] else None
+    )
+    truncate, step = _bucket(window)
+    volume_rows = (
+        attempts.annotate(bucket=truncate("started_at"))
+        .values("bucket")
+        .annotate(
+            succeeded=Count("id", filter=Q(outcome="success")),
+            failed=Count("id", filter=~Q(outcome="success")),
+        )
+        .order_by("bucket")
+    )
+    volume = [
+        {"start": row["bucket"], "succeeded": row["succeeded"], "failed": row["failed"]}
+        for row in volume_rows
+    ]
+    return {
+        "window_seconds": int(window.total_seconds()),
+        "since": start,
+        "until": now,
+        "attempts": total,
+        "succeeded": totals["succeeded"],
+        "failed": total - totals["succeeded"],
+        "success_rate": round(totals["succeeded"] / total, 4) if total else None,
+        "error_rate": round((total - totals["succeeded"]) / total, 4) if total else None,
+        "average_response_ms": round(totals["average_ms"], 2) if totals["average_ms"] else None,
+        "p95_response_ms": round(p95_ms, 2) if p95_ms is not None else None,
+        "retries_per_event": retries_per_event,
+        "bucket_seconds": int(step.total_seconds()),
+        "volume": volume,
+    }
+
+
+@dataclass(frozen=True)
+class WebhookHealth:
+    webhook: Webhook
+    success_rate: float | None  # over the last day's attempts
+    last_delivery_at: datetime | None
+
+
+def webhooks_overview(*, account_id: object, now: datetime | None = None) -> list[WebhookHealth]:
+    """Every subscription of the account with its last day's success rate and last attempt,
+    in two aggregate queries whatever the number of subscriptions."""
+    now = now or timezone.now()
+    webhooks = list(Webhook.objects.filter(account_id=account_id).order_by("-created_at"))
+    rates = {
+        row["webhook_id"]: row
+        for row in Attempt.objects.filter(
+            webhook__account_id=account_id, started_at__gte=now - timedelta(days=1)
+        )
+        .values("webhook_id")
+        .annotate(total=Count("id"), succeeded=Count("id", filter=Q(outcome="success")))
+    }
+    last = dict(
+        Delivery.objects.filter(webhook__account_id=account_id, last_attempt_at__isnull=False)
+        .values("webhook_id")
+        .annotate(last=Max("last_attempt_at"))
+        .values_list("webhook_id", "last")
+    )
+    overview = []
+    for webhook in webhooks:
+        row = rates.get(webhook.id)
+        rate = round(row["succeeded"] / row["total"], 4) if row and row["total"] else None
+        overview.append(WebhookHealth(webhook, rate, last.get(webhook.id)))
+    return overview
