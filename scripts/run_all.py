@@ -35,7 +35,7 @@ def main() -> int:
         [*manage, "demo", "--receiver-url", f"http://127.0.0.1:{RECEIVER_PORT}/webhooks"],
         env=env,
         check=True,
-        capture_output=True,
+        stdout=subprocess.PIPE,
         text=True,
     )
     credentials = json.loads(demo.stdout.strip().splitlines()[-1])
