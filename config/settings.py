@@ -240,3 +240,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# How often one subscription's auto-deactivation rules are evaluated at most, seconds: the
+# error-rate rule aggregates a day of attempts, which is cheap once in a while, not per batch.
+WEBHOOK_AUTO_DISABLE_CHECK_INTERVAL_SECONDS = env.float(
+    "WEBHOOK_AUTO_DISABLE_CHECK_INTERVAL_SECONDS", default=30.0
+)

@@ -36,6 +36,10 @@ class Webhook(models.Model):
     request_timeout_ms = models.PositiveIntegerField()
     disabled_reason = models.CharField(max_length=500, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
+    # Health kept up to date by the recorder, so auto-deactivation needs no history scan:
+    # the last successful attempt, and since when attempts have failed without a success.
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    failing_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -12,6 +12,7 @@ from deliveries.engine.http import SendResult
 from deliveries.engine.outcome import AttemptOutcome, Verdict
 from deliveries.models import Attempt, Delivery
 from deliveries.services.claiming import DeliveryJob
+from deliveries.services.health import webhooks_auto_deactivate, webhooks_mark_results
 from webhooks.models import Webhook
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,15 @@ def attempts_record(reports: list[AttemptReport], *, now: datetime | None = None
                     webhook=webhook,
                     reason=f"The endpoint answered 410 Gone ({url}); deliveries are paused.",
                 )
+        webhooks_mark_results(
+            succeeded={r.job.webhook_id for r in reports if r.verdict.outcome == "success"},
+            failed={r.job.webhook_id for r in reports if r.verdict.outcome != "success"},
+            now=now,
+        )
+        webhooks_auto_deactivate(
+            webhook_ids={r.job.webhook_id for r in reports if r.verdict.outcome != "success"},
+            now=now,
+        )
         # Failures to a subscription deactivated while they were in flight wait as paused.
         Delivery.objects.filter(
             id__in=[r.job.delivery_id for r in reports],

@@ -222,3 +222,85 @@ def test_deliveries_of_a_deleted_subscription_are_skipped_when_recording(account
 
     # then
     assert Attempt.objects.count() == 0
+
+
+def fail_attempts(account, webhook, count, *, now=None):
+    for _ in range(count):
+        publish(account)
+    jobs = deliveries_claim_due(limit=count)
+    attempts_record(
+        [report(job, status=500, outcome=AttemptOutcome.RETRY) for job in jobs], now=now
+    )
+
+
+def test_a_high_error_rate_deactivates_the_subscription_and_emails_the_account(
+    account, webhook, mailoutbox, settings
+):
+    # given: 19 failures are not enough attempts yet
+    settings.WEBHOOK_AUTO_DISABLE_MIN_ATTEMPTS = 20
+    account.users.update(email="ops@acme.example")
+    fail_attempts(account, webhook, 19)
+    webhook.refresh_from_db()
+    assert webhook.active
+
+    # when: the 20th fails too
+    fail_attempts(account, webhook, 1)
+
+    # then
+    webhook.refresh_from_db()
+    assert webhook.active is False
+    assert webhook.disabled_reason == (
+        "Deactivated automatically: 20 of 20 attempts failed in the last 1 day."
+    )
+    assert set(Delivery.objects.values_list("state", flat=True)) == {"paused"}
+    (mail,) = mailoutbox
+    assert mail.to == ["ops@acme.example"]
+    assert webhook.url in mail.subject
+
+
+def test_an_error_rate_below_the_threshold_keeps_the_subscription(account, webhook, settings):
+    # given: 18 failures and 2 successes: 90 % < 95 %
+    fail_attempts(account, webhook, 18)
+    publish(account)
+    publish(account)
+    attempts_record([report(job, status=200) for job in deliveries_claim_due(limit=2)])
+
+    # when
+    fail_attempts(account, webhook, 1)
+
+    # then
+    webhook.refresh_from_db()
+    assert webhook.active
+
+
+def test_no_success_for_days_while_failing_deactivates(account, webhook, settings):
+    # given: a failing streak that began six days ago
+    settings.WEBHOOK_AUTO_DISABLE_MIN_ATTEMPTS = 1000
+    fail_attempts(account, webhook, 1)
+    webhook.refresh_from_db()
+    assert webhook.failing_since is not None
+    webhook.__class__.objects.filter(id=webhook.id).update(
+        failing_since=timezone.now() - timedelta(days=6)
+    )
+
+    # when
+    fail_attempts(account, webhook, 1)
+
+    # then
+    webhook.refresh_from_db()
+    assert webhook.active is False
+    assert "no successful delivery for 5 days" in webhook.disabled_reason
+
+
+def test_a_success_ends_the_failing_streak(account, webhook):
+    # given
+    fail_attempts(account, webhook, 1)
+
+    # when
+    publish(account)
+    attempts_record([report(job, status=200) for job in deliveries_claim_due(limit=1)])
+
+    # then
+    webhook.refresh_from_db()
+    assert webhook.failing_since is None
+    assert webhook.last_success_at is not None

@@ -1,0 +1,105 @@
+"""Subscription health: keeping success/failure marks current and auto-deactivation."""
+
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.mail import send_mail
+from django.db.models import Count, Q
+
+from deliveries.models import Attempt
+from webhooks.models import Webhook
+
+logger = logging.getLogger(__name__)
+
+
+def webhooks_mark_results(
+    *, succeeded: Iterable[uuid.UUID], failed: Iterable[uuid.UUID], now: datetime
+) -> None:
+    """A success clears the failing streak; a failure starts one if none is running."""
+    succeeded = set(succeeded)
+    if succeeded:
+        Webhook.objects.filter(id__in=succeeded).update(last_success_at=now, failing_since=None)
+    only_failed = set(failed) - succeeded
+    if only_failed:
+        Webhook.objects.filter(id__in=only_failed, failing_since__isnull=True).update(
+            failing_since=now
+        )
+
+
+def _auto_disable_reason(webhook: Webhook, now: datetime) -> str | None:
+    """Why the subscription should be deactivated by SPEC section 3's rules, or None."""
+    after = timedelta(seconds=settings.WEBHOOK_AUTO_DISABLE_AFTER_SECONDS)
+    if webhook.failing_since is not None and webhook.failing_since <= now - after:
+        return (
+            f"Deactivated automatically: no successful delivery for "
+            f"{_duration(after)} while attempts kept failing."
+        )
+    window = timedelta(seconds=settings.WEBHOOK_AUTO_DISABLE_WINDOW_SECONDS)
+    totals = Attempt.objects.filter(webhook=webhook, started_at__gte=now - window).aggregate(
+        total=Count("id"), failed=Count("id", filter=~Q(outcome="success"))
+    )
+    total, failed = totals["total"], totals["failed"]
+    if total >= settings.WEBHOOK_AUTO_DISABLE_MIN_ATTEMPTS and (
+        failed / total >= settings.WEBHOOK_AUTO_DISABLE_ERROR_RATE
+    ):
+        return (
+            f"Deactivated automatically: {failed} of {total} attempts failed "
+            f"in the last {_duration(window)}."
+        )
+    return None
+
+
+def _duration(span: timedelta) -> str:
+    seconds = span.total_seconds()
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
+    return f"{seconds:g} seconds"
+
+
+def webhooks_auto_deactivate(*, webhook_ids: Iterable[uuid.UUID], now: datetime) -> list[Webhook]:
+    """Deactivate those of the (failing) subscriptions that meet a rule; notify their account.
+
+    Each subscription is evaluated at most every WEBHOOK_AUTO_DISABLE_CHECK_INTERVAL_SECONDS.
+    Returns the deactivated subscriptions.
+    """
+    from webhooks.services import webhook_deactivate
+
+    interval = settings.WEBHOOK_AUTO_DISABLE_CHECK_INTERVAL_SECONDS
+    deactivated = []
+    for webhook in Webhook.objects.filter(id__in=set(webhook_ids), active=True):
+        if interval > 0 and not cache.add(f"autodisable:{webhook.id}", 1, timeout=interval):
+            continue
+        reason = _auto_disable_reason(webhook, now)
+        if reason is None:
+            continue
+        webhook_deactivate(webhook=webhook, reason=reason)
+        deactivated.append(webhook)
+        _notify_account(webhook, reason)
+    return deactivated
+
+
+def _notify_account(webhook: Webhook, reason: str) -> None:
+    recipients = [
+        email for email in webhook.account.users.values_list("email", flat=True) if email
+    ]
+    if not recipients:
+        return
+    try:
+        send_mail(
+            subject=f"Hookline: webhook to {webhook.url} was deactivated",
+            message=(
+                f"{reason}\n\nDeliveries to it are paused and will be sent when you "
+                f"reactivate it in the dashboard or with PATCH /api/v1/webhooks/{webhook.id}/ "
+                '{"active": true}.'
+            ),
+            from_email=None,
+            recipient_list=recipients,
+        )
+    except Exception:
+        logger.exception("could not email account %s about webhook %s", webhook.account_id, webhook.id)
