@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -25,9 +26,10 @@ from django.utils import timezone
 
 from deliveries.engine.backoff import backoff_cap
 from deliveries.engine.http import DeliveryRequest, Sender
+from deliveries.engine.limits import InProcessLimiter, Limiter, RedisLimiter
 from deliveries.engine.outcome import classify
 from deliveries.engine.signing import signature_header
-from deliveries.services.claiming import DeliveryJob, deliveries_claim_due
+from deliveries.services.claiming import DeliveryJob, deliveries_claim_due, deliveries_defer
 from deliveries.services.recording import AttemptReport, attempts_record
 from deliveries.wakeup import clear_wakeup
 from webhooks.rules import target_policy
@@ -41,6 +43,12 @@ T = TypeVar("T")
 IDLE_CLAIM_INTERVAL_SECONDS = 0.1
 # Seconds to wait after a database error before trying again (PostgreSQL restarting).
 DATABASE_RETRY_SECONDS = 0.5
+# Seconds a delivery held back by an unreachable limiter (Redis restarting) waits: the limits
+# protect receivers, so without them nothing limited is sent.
+LIMITER_UNAVAILABLE_RETRY_SECONDS = 1.0
+# Longest wait assumed for an in-flight slot to free up, seconds: most requests end well before
+# the timeout; a hanging endpoint's deliveries come back this often at most.
+MAX_SLOT_WAIT_SECONDS = 1.0
 
 
 @dataclass
@@ -51,9 +59,11 @@ class DispatchSummary:
 
 
 class Dispatcher:
-    def __init__(self, *, sender: Sender, database: ThreadPoolExecutor) -> None:
+    def __init__(self, *, sender: Sender, database: ThreadPoolExecutor, limiter: Limiter) -> None:
         self.sender = sender
         self.database = database
+        self.limiter = limiter
+        self.lease_seconds = settings.WEBHOOK_CLAIM_LEASE_SECONDS
         self.batch_size = settings.WEBHOOK_DISPATCH_BATCH_SIZE
         self.max_in_flight = settings.WEBHOOK_DISPATCH_MAX_IN_FLIGHT
         self.record_interval = settings.WEBHOOK_RECORD_INTERVAL_SECONDS
@@ -88,8 +98,10 @@ class Dispatcher:
             room = self.max_in_flight - len(in_flight)
             claiming = now < deadline
             # Claim when at least half a batch fits, so claims stay batched under load.
-            if claiming and room >= min(self.batch_size, self.max_in_flight) // 2 and (
-                now >= next_claim_at
+            if (
+                claiming
+                and room >= min(self.batch_size, self.max_in_flight) // 2
+                and (now >= next_claim_at)
             ):
                 jobs = await self._claim(min(room, self.batch_size))
                 if jobs is None:
@@ -99,7 +111,7 @@ class Dispatcher:
                     last_claim_full = len(jobs) == min(room, self.batch_size)
                     if not last_claim_full:
                         next_claim_at = loop.time() + IDLE_CLAIM_INTERVAL_SECONDS
-                    for job in jobs:
+                    for job in await self._admit(jobs):
                         in_flight.add(asyncio.create_task(self._attempt(job)))
             # Done when nothing is left to send or record and either the deadline passed or
             # the last claim found less than it asked for (nothing more is due right now).
@@ -109,7 +121,9 @@ class Dispatcher:
                 done, in_flight = await asyncio.wait(
                     in_flight, timeout=self.record_interval, return_when=asyncio.FIRST_COMPLETED
                 )
-                unrecorded.extend(task.result() for task in done)
+                finished = [task.result() for task in done]
+                unrecorded.extend(finished)
+                await self._release([report.job for report in finished])
             else:
                 await asyncio.sleep(0)
             if unrecorded and (
@@ -137,6 +151,60 @@ class Dispatcher:
             logger.exception("claiming due deliveries failed; trying again")
             return None
 
+    async def _admit(self, jobs: list[DeliveryJob]) -> list[DeliveryJob]:
+        """The jobs their subscriptions' limits let through now; the others are deferred."""
+        by_webhook: dict[object, list[DeliveryJob]] = {}
+        for job in jobs:
+            by_webhook.setdefault(job.webhook_id, []).append(job)
+        admitted: list[DeliveryJob] = []
+        deferrals: list[tuple[DeliveryJob, Any]] = []
+        now = timezone.now()
+        for webhook_id, group in by_webhook.items():
+            limits = group[0].limits
+            if limits.unlimited:
+                admitted.extend(group)
+                continue
+            try:
+                admission = await self.limiter.admit(
+                    str(webhook_id),
+                    [str(job.delivery_id) for job in group],
+                    limits,
+                    lease_seconds=self.lease_seconds,
+                    slot_seconds=min(group[0].total_timeout_seconds, MAX_SLOT_WAIT_SECONDS),
+                )
+            except Exception:
+                logger.warning(
+                    "limiter unavailable; holding back limited deliveries", exc_info=True
+                )
+                retry_in = (LIMITER_UNAVAILABLE_RETRY_SECONDS,) * len(group)
+                admission_count = 0
+            else:
+                retry_in, admission_count = admission.retry_in, admission.admitted
+            admitted.extend(group[:admission_count])
+            deferrals.extend(
+                (job, now + timedelta(seconds=delay))
+                for job, delay in zip(group[admission_count:], retry_in, strict=True)
+            )
+        if deferrals:
+            try:
+                await self._in_database(deliveries_defer, deferrals=deferrals)
+            except Exception:
+                # They stay claimed and come back when their lease ends.
+                logger.exception("deferring %d throttled deliveries failed", len(deferrals))
+        return admitted
+
+    async def _release(self, jobs: list[DeliveryJob]) -> None:
+        by_webhook: dict[object, list[str]] = {}
+        for job in jobs:
+            if job.limits.max_in_flight is not None:
+                by_webhook.setdefault(job.webhook_id, []).append(str(job.delivery_id))
+        for webhook_id, members in by_webhook.items():
+            try:
+                await self.limiter.release(str(webhook_id), members)
+            except Exception:
+                # The slots free themselves when their lease ends.
+                logger.warning("could not release in-flight slots", exc_info=True)
+
     async def _record(self, reports: list[AttemptReport]) -> bool:
         try:
             await self._in_database(attempts_record, reports)
@@ -156,9 +224,7 @@ class Dispatcher:
         }
         if job.authorization:
             headers["Authorization"] = job.authorization
-        headers["Tillhub-Signature"] = signature_header(
-            job.signing_secrets, signed_at_ms, job.body
-        )
+        headers["Tillhub-Signature"] = signature_header(job.signing_secrets, signed_at_ms, job.body)
         result = await self.sender.send(
             DeliveryRequest(
                 url=job.url,
@@ -197,6 +263,7 @@ class DispatchRuntime:
             self.loop = asyncio.new_event_loop()
         self.database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dispatch-db")
         self.sender = self.loop.run_until_complete(self._open_sender())
+        self.limiter = self.loop.run_until_complete(self._open_limiter())
 
     async def _open_sender(self) -> Sender:
         return Sender(
@@ -205,12 +272,20 @@ class DispatchRuntime:
             response_body_limit=settings.WEBHOOK_RESPONSE_BODY_LIMIT,
         )
 
+    async def _open_limiter(self) -> Limiter:
+        if settings.REDIS_URL:
+            import redis.asyncio
+
+            return RedisLimiter(redis.asyncio.Redis.from_url(settings.REDIS_URL))
+        return InProcessLimiter()
+
     def dispatch(self, *, max_seconds: float) -> DispatchSummary:
-        dispatcher = Dispatcher(sender=self.sender, database=self.database)
+        dispatcher = Dispatcher(sender=self.sender, database=self.database, limiter=self.limiter)
         return self.loop.run_until_complete(dispatcher.run(max_seconds=max_seconds))
 
     def close(self) -> None:
         self.loop.run_until_complete(self.sender.close())
+        self.loop.run_until_complete(self.limiter.close())
         self.loop.close()
         self.database.shutdown(wait=True)
 

@@ -48,7 +48,9 @@ class HistoryFilter:
         return HistoryFilter(self.status or None, event or None, self.since, self.until)
 
 
-def delivery_history(*, webhook: Webhook, filters: HistoryFilter | None = None) -> QuerySet[Delivery]:
+def delivery_history(
+    *, webhook: Webhook, filters: HistoryFilter | None = None
+) -> QuerySet[Delivery]:
     """The subscription's deliveries, newest first, narrowed by `filters` (already cleaned)."""
     deliveries = Delivery.objects.filter(webhook=webhook)
     if filters is not None:

@@ -147,6 +147,8 @@ class Sender:
                 connector=connector,
                 cookie_jar=aiohttp.DummyCookieJar(),  # one receiver's cookies never reach another
                 trust_env=False,  # a proxy from the environment would bypass the resolver guard
+                # The SPEC fixes the headers a receiver gets; aiohttp would add these two.
+                skip_auto_headers=("Accept", "Accept-Encoding"),
                 timeout=aiohttp.ClientTimeout(total=None),
             )
             self._sessions[allow_private] = session

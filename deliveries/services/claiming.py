@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from deliveries.engine.limits import Limits
 from deliveries.models import Delivery
 from events.catalog import event_type
 from events.envelope import render_envelope
@@ -30,6 +31,7 @@ class DeliveryJob:
     connect_timeout_seconds: float
     total_timeout_seconds: float
     event_created_at: datetime
+    limits: Limits
 
 
 def basic_authorization(username: str, password: str) -> str | None:
@@ -74,9 +76,7 @@ def _load_jobs(ids: list[int], token: uuid.UUID, now: datetime) -> list[Delivery
     rows = list(
         Delivery.objects.filter(id__in=ids, claim_token=token)
         .order_by("id")
-        .values(
-            "id", "attempt_count", "next_trigger", "webhook_id", "event_id", "event_created_at"
-        )
+        .values("id", "attempt_count", "next_trigger", "webhook_id", "event_id", "event_created_at")
     )
     cutoff = retention_cutoff(now)
     expired = [
@@ -124,6 +124,31 @@ def _load_jobs(ids: list[int], token: uuid.UUID, now: datetime) -> list[Delivery
                 connect_timeout_seconds=webhook.connect_timeout_ms / 1000,
                 total_timeout_seconds=webhook.request_timeout_ms / 1000,
                 event_created_at=row["event_created_at"],
+                limits=Limits(
+                    rate_per_second=webhook.rate_per_second,
+                    burst=webhook.burst,
+                    max_in_flight=webhook.max_in_flight,
+                ),
             )
         )
     return jobs
+
+
+def deliveries_defer(*, deferrals: list[tuple[DeliveryJob, datetime]]) -> None:
+    """Put claimed deliveries that their subscription's limits held back to wait until the
+    given times. Not an attempt: nothing is counted, the state goes back to `pending`."""
+    by_token: dict[uuid.UUID, list[Delivery]] = {}
+    for job, due_at in deferrals:
+        by_token.setdefault(job.claim_token, []).append(
+            Delivery(
+                id=job.delivery_id,
+                state=Delivery.State.PENDING,
+                next_attempt_at=due_at,
+                claim_token=None,
+            )
+        )
+    with transaction.atomic():
+        for token, deliveries in by_token.items():
+            Delivery.objects.filter(claim_token=token).bulk_update(
+                deliveries, ["state", "next_attempt_at", "claim_token"]
+            )

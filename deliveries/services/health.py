@@ -85,9 +85,7 @@ def webhooks_auto_deactivate(*, webhook_ids: Iterable[uuid.UUID], now: datetime)
 
 
 def _notify_account(webhook: Webhook, reason: str) -> None:
-    recipients = [
-        email for email in webhook.account.users.values_list("email", flat=True) if email
-    ]
+    recipients = [email for email in webhook.account.users.values_list("email", flat=True) if email]
     if not recipients:
         return
     try:
@@ -102,4 +100,6 @@ def _notify_account(webhook: Webhook, reason: str) -> None:
             recipient_list=recipients,
         )
     except Exception:
-        logger.exception("could not email account %s about webhook %s", webhook.account_id, webhook.id)
+        logger.exception(
+            "could not email account %s about webhook %s", webhook.account_id, webhook.id
+        )

@@ -33,9 +33,7 @@ def deliveries_resume_for_webhook(*, webhook_id: uuid.UUID, now: datetime | None
     """
     now = now or timezone.now()
     paused = Delivery.objects.filter(webhook_id=webhook_id, state=Delivery.State.PAUSED)
-    paused.filter(event_created_at__lt=retention_cutoff(now)).update(
-        state=Delivery.State.EXPIRED
-    )
+    paused.filter(event_created_at__lt=retention_cutoff(now)).update(state=Delivery.State.EXPIRED)
     resumed = paused.update(state=Delivery.State.PENDING, next_attempt_at=now)
     if resumed:
         transaction.on_commit(wake_dispatcher)
@@ -49,9 +47,7 @@ def deliveries_resend(*, delivery_ids: Iterable[int]) -> int:
     worker (whose result is then recorded as an attempt but no longer decides the state).
     Returns how many were queued.
     """
-    return deliveries_resend_matching(
-        deliveries=Delivery.objects.filter(id__in=list(delivery_ids))
-    )
+    return deliveries_resend_matching(deliveries=Delivery.objects.filter(id__in=list(delivery_ids)))
 
 
 def deliveries_expire(*, now: datetime | None = None) -> int:

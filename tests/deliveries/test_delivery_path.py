@@ -63,9 +63,8 @@ def test_first_try_success_sends_the_exact_signed_envelope(stack, account, recei
     (request,) = receiver.requests
     event = published.event
     expected_body = (
-        '{"webhook_id":"%s","event_id":"%s","event_entity":"customer","event_type":"create",'
-        '"event_version":0,"entity_instance_id":"%s","timestamp":"%s","payload":%s}'
-        % (
+        '{{"webhook_id":"{}","event_id":"{}","event_entity":"customer","event_type":"create",'
+        '"event_version":0,"entity_instance_id":"{}","timestamp":"{}","payload":{}}}'.format(
             webhook.id,
             event.id,
             entity_id,
@@ -78,6 +77,14 @@ def test_first_try_success_sends_the_exact_signed_envelope(stack, account, recei
     assert request.headers["Content-Type"] == "application/json"
     assert request.headers["User-Agent"] == "Tillhub HTTP Connector/2.1.0"
     assert request.headers["Authorization"] == "Basic c2hvcDpzM2NyZXQtcGFzcw=="
+    assert set(request.headers) == {
+        "Host",
+        "Content-Length",
+        "Content-Type",
+        "User-Agent",
+        "Authorization",
+        "Tillhub-Signature",
+    }
     assert verify_signature(
         request.headers["Tillhub-Signature"],
         request.body,

@@ -27,9 +27,7 @@ def processes(django_db_blocker: object) -> Iterator[CeleryProcesses]:
     started.close()
 
 
-def test_worker_killed_mid_delivery_is_delivered_by_another_worker(
-    processes, account, receiver
-):
+def test_worker_killed_mid_delivery_is_delivered_by_another_worker(processes, account, receiver):
     # given: the endpoint holds the first request open
     receiver.then(Reply(hang=True))
     webhook_create(account=account, url=receiver.url(), events=[EVENT])
@@ -63,10 +61,12 @@ def test_broker_flushed_with_work_queued_loses_nothing(processes, account, recei
 
     # then: the scheduler's next pass finds the work in the database
     wait_until(
-        lambda: Delivery.objects.filter(
-            event_id__in=[p.event.id for p in published], state="succeeded"
-        ).count()
-        == 5,
+        lambda: (
+            Delivery.objects.filter(
+                event_id__in=[p.event.id for p in published], state="succeeded"
+            ).count()
+            == 5
+        ),
         timeout=30,
     )
     received = {json.loads(r.body)["event_id"] for r in receiver.requests}

@@ -1,0 +1,310 @@
+"""Deliveries over HTTP: a subscription's history, bulk resend and metrics; one delivery with
+every attempt, and its resend."""
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api import (
+    ApiPagination,
+    error_responses,
+    get_object_or_404,
+    paginated_response,
+    request_account_id,
+)
+from deliveries.models import Delivery
+from deliveries.selectors import (
+    STATUS_GROUPS,
+    HistoryFilter,
+    deliveries_for_account,
+    delivery_history,
+    parse_window,
+    webhook_metrics,
+)
+from deliveries.services.lifecycle import deliveries_resend_matching
+from events.catalog import event_type
+from events.envelope import render_envelope
+from webhooks.api import EventKeyField, get_account_webhook
+
+TAGS = ["deliveries"]
+# Ids per resend-by-ids request: a page of the history at a time, not a table. Resending
+# everything that matches a filter is `{"all": true}`, which loads nothing.
+MAX_RESEND_IDS = 1000
+# Delivery ids are positive 64-bit integers (BigAutoField).
+MAX_DELIVERY_ID = 2**63 - 1
+
+
+class DeliverySerializer(serializers.Serializer):
+    """One delivery (an event to a subscription) and where it stands."""
+
+    id = serializers.IntegerField()
+    webhook_id = serializers.UUIDField()
+    event_id = serializers.UUIDField()
+    event = EventKeyField(source="event_key")
+    state = serializers.ChoiceField(choices=Delivery.State.choices)
+    attempt_count = serializers.IntegerField()
+    next_attempt_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the next attempt is due (pending, failed)."
+    )
+    next_trigger = serializers.ChoiceField(choices=Delivery.Trigger.choices)
+    last_attempt_at = serializers.DateTimeField(allow_null=True)
+    last_status_code = serializers.IntegerField(allow_null=True)
+    last_error_kind = serializers.CharField(help_text="Empty when the last attempt succeeded.")
+    last_duration_ms = serializers.FloatField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    succeeded_at = serializers.DateTimeField(allow_null=True)
+
+
+class RedirectHopSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    status = serializers.IntegerField()
+
+
+class AttemptSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.IntegerField(help_text="1 for the first attempt of the delivery.")
+    trigger = serializers.ChoiceField(choices=Delivery.Trigger.choices)
+    started_at = serializers.DateTimeField()
+    duration_ms = serializers.FloatField()
+    outcome = serializers.CharField(help_text="success, retry, give_up or gone.")
+    request_url = serializers.CharField()
+    request_headers = serializers.DictField(
+        child=serializers.CharField(), help_text="As sent; Authorization is redacted."
+    )
+    request_body = serializers.SerializerMethodField(
+        help_text="The exact body sent (JSON text); the same for every attempt."
+    )
+    response_status = serializers.IntegerField(allow_null=True)
+    response_headers = serializers.DictField(child=serializers.CharField())
+    response_body = serializers.CharField(help_text="Truncated to WEBHOOK_RESPONSE_BODY_LIMIT.")
+    error_kind = serializers.CharField(help_text="Empty for a 2xx response.")
+    error_message = serializers.CharField()
+    redirect_hops = RedirectHopSerializer(many=True)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_request_body(self, attempt: Any) -> str:
+        return str(self.context["request_body"])
+
+
+class DeliveryDetailSerializer(DeliverySerializer):
+    request_body = serializers.SerializerMethodField(
+        help_text="The body every attempt of this delivery sends (JSON text)."
+    )
+    attempts = AttemptSerializer(many=True, source="attempt_rows", help_text="Oldest first.")
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_request_body(self, delivery: Delivery) -> str:
+        return str(self.context["request_body"])
+
+
+class HistoryFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=list(STATUS_GROUPS),
+        required=False,
+        help_text="A state, or a group: success, failure (failed, gave_up, expired), "
+        "waiting (pending, sending, paused).",
+    )
+    event = serializers.CharField(required=False, help_text="An event key (aliases accepted).")
+    since = serializers.DateTimeField(
+        required=False, help_text="ISO 8601; deliveries created at or after this."
+    )
+    until = serializers.DateTimeField(
+        required=False, help_text="ISO 8601; deliveries created at or before this."
+    )
+
+    def to_filter(self) -> HistoryFilter:
+        """The cleaned HistoryFilter; ValidationError naming the bad field."""
+        data = self.validated_data
+        return HistoryFilter(
+            status=data.get("status"),
+            event=data.get("event"),
+            since=data.get("since"),
+            until=data.get("until"),
+        ).clean()
+
+
+class ResendInputSerializer(HistoryFilterSerializer):
+    """Either `delivery_ids`, or `all: true` with optional filters (status, event, since,
+    until) for everything of this subscription that matches."""
+
+    delivery_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_DELIVERY_ID),
+        required=False,
+        min_length=1,
+        max_length=MAX_RESEND_IDS,
+        help_text="Ids of this subscription's deliveries; others are ignored.",
+    )
+    all = serializers.BooleanField(
+        required=False, help_text="true: resend every delivery that matches the filters."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        by_ids = "delivery_ids" in attrs
+        filtered = any(name in attrs for name in ("status", "event", "since", "until"))
+        if by_ids and (attrs.get("all") or filtered):
+            raise serializers.ValidationError(
+                "Give either delivery_ids, or all: true with filters, not both."
+            )
+        if not by_ids and attrs.get("all") is not True:
+            raise serializers.ValidationError(
+                'Give delivery_ids, or "all": true (with optional filters).'
+            )
+        return attrs
+
+
+class ResendOutputSerializer(serializers.Serializer):
+    queued = serializers.IntegerField(help_text="Deliveries queued for a manual attempt.")
+
+
+class MetricsQuerySerializer(serializers.Serializer):
+    window = serializers.RegexField(
+        r"^\d{1,4}[smhd]$",
+        required=False,
+        default="24h",
+        help_text="How far back: a number and a unit (s, m, h, d), at most 30d. Default 24h.",
+    )
+
+
+class VolumeBucketSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    succeeded = serializers.IntegerField()
+    failed = serializers.IntegerField()
+
+
+class MetricsSerializer(serializers.Serializer):
+    window_seconds = serializers.IntegerField()
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    attempts = serializers.IntegerField()
+    succeeded = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    success_rate = serializers.FloatField(allow_null=True, help_text="Over attempts; 0..1.")
+    error_rate = serializers.FloatField(allow_null=True, help_text="Over attempts; 0..1.")
+    average_response_ms = serializers.FloatField(
+        allow_null=True, help_text="Over attempts that got a response."
+    )
+    p95_response_ms = serializers.FloatField(
+        allow_null=True, help_text="Nearest-rank 95th percentile over attempts with a response."
+    )
+    retries_per_event = serializers.FloatField(
+        allow_null=True, help_text="Average attempts - 1 of deliveries made in the window."
+    )
+    bucket_seconds = serializers.IntegerField()
+    volume = VolumeBucketSerializer(many=True)
+
+
+def _request_body(delivery: Delivery) -> str:
+    """The body every attempt of `delivery` sends, rendered as the sender renders it."""
+    event = delivery.event
+    entry = event_type(event.key)
+    return render_envelope(
+        webhook_id=str(delivery.webhook_id),
+        event_id=str(event.id),
+        event_entity=entry.entity,
+        event_type=entry.action,
+        event_version=entry.version,
+        entity_instance_id=str(event.entity_instance_id),
+        timestamp=event.created_at,
+        payload_json=event.payload_json,
+    ).decode()
+
+
+def _account_delivery(request: Request, delivery_id: Any) -> Delivery:
+    deliveries = deliveries_for_account(account_id=request_account_id(request))
+    delivery = get_object_or_404(deliveries.select_related("event"), id=delivery_id)
+    assert isinstance(delivery, Delivery)
+    return delivery
+
+
+class WebhookDeliveryListApi(APIView):
+    pagination_class = ApiPagination
+
+    @extend_schema(
+        operation_id="webhooks_deliveries_list",
+        tags=TAGS,
+        parameters=[HistoryFilterSerializer],
+        responses={200: DeliverySerializer(many=True), **error_responses(400, 404)},
+    )
+    def get(self, request: Request, webhook_id: Any) -> Response:
+        webhook = get_account_webhook(request, webhook_id)
+        query = HistoryFilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        deliveries = delivery_history(webhook=webhook, filters=query.to_filter())
+        return paginated_response(
+            queryset=deliveries, serializer_class=DeliverySerializer, request=request, view=self
+        )
+
+
+class WebhookResendApi(APIView):
+    @extend_schema(
+        operation_id="webhooks_resend",
+        tags=TAGS,
+        request=ResendInputSerializer,
+        responses={202: ResendOutputSerializer, **error_responses(400, 404, 413, 415)},
+        description="Queue deliveries of this subscription for a manual attempt at once (same "
+        "body and event_id, fresh signature), by ids or everything matching the filters; "
+        "they are sent in the background through the subscription's limits.",
+    )
+    def post(self, request: Request, webhook_id: Any) -> Response:
+        webhook = get_account_webhook(request, webhook_id)
+        serializer = ResendInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if "delivery_ids" in serializer.validated_data:
+            deliveries = delivery_history(webhook=webhook).filter(
+                id__in=serializer.validated_data["delivery_ids"]
+            )
+        else:
+            deliveries = delivery_history(webhook=webhook, filters=serializer.to_filter())
+        queued = deliveries_resend_matching(deliveries=deliveries)
+        return Response(
+            ResendOutputSerializer({"queued": queued}).data, status=status.HTTP_202_ACCEPTED
+        )
+
+
+class WebhookMetricsApi(APIView):
+    @extend_schema(
+        operation_id="webhooks_metrics",
+        tags=TAGS,
+        parameters=[MetricsQuerySerializer],
+        responses={200: MetricsSerializer, **error_responses(400, 404)},
+    )
+    def get(self, request: Request, webhook_id: Any) -> Response:
+        webhook = get_account_webhook(request, webhook_id)
+        query = MetricsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        window = parse_window(query.validated_data["window"])
+        return Response(MetricsSerializer(webhook_metrics(webhook=webhook, window=window)).data)
+
+
+class DeliveryDetailApi(APIView):
+    @extend_schema(
+        operation_id="deliveries_retrieve",
+        tags=TAGS,
+        responses={200: DeliveryDetailSerializer, **error_responses(404)},
+    )
+    def get(self, request: Request, delivery_id: int) -> Response:
+        delivery = _account_delivery(request, delivery_id)
+        delivery.attempt_rows = delivery.attempts.order_by("started_at", "id")
+        context = {"request_body": _request_body(delivery)}
+        return Response(DeliveryDetailSerializer(delivery, context=context).data)
+
+
+class DeliveryResendApi(APIView):
+    @extend_schema(
+        operation_id="deliveries_resend",
+        tags=TAGS,
+        request=None,
+        responses={202: ResendOutputSerializer, **error_responses(404)},
+        description="Queue this delivery for a manual attempt at once, whatever its state.",
+    )
+    def post(self, request: Request, delivery_id: int) -> Response:
+        delivery = _account_delivery(request, delivery_id)
+        queued = deliveries_resend_matching(deliveries=Delivery.objects.filter(id=delivery.id))
+        return Response(
+            ResendOutputSerializer({"queued": queued}).data, status=status.HTTP_202_ACCEPTED
+        )

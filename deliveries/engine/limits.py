@@ -1,0 +1,228 @@
+"""Per-subscription admission: a token bucket (rate_per_second, burst) and a cap on requests in
+flight (max_in_flight), shared by every worker through Redis, or kept in process.
+
+A throttled delivery is not sent now; the caller puts it back to wait for `retry_in` seconds.
+Throttling is neither a failure nor an attempt.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Limits:
+    rate_per_second: float | None  # None: no rate limit
+    burst: int | None  # bucket size; None: one second's worth of the rate (at least 1)
+    max_in_flight: int | None  # None: no cap on concurrent requests
+
+    @property
+    def unlimited(self) -> bool:
+        return self.rate_per_second is None and self.max_in_flight is None
+
+    @property
+    def bucket_size(self) -> float:
+        if self.burst is not None:
+            return float(self.burst)
+        return float(max(1, math.ceil(self.rate_per_second or 1)))
+
+
+@dataclass(frozen=True)
+class Admission:
+    admitted: int  # the first `admitted` of the requested members may be sent now
+    # Seconds after which the i-th refused member (0-based) may try again.
+    retry_in: tuple[float, ...]
+
+
+def spread_retries(
+    refused: int, *, tokens: float, limits: Limits, in_flight_full: bool, slot_seconds: float
+) -> tuple[float, ...]:
+    """When each refused member should come back: rate-limited ones one token interval apart,
+    those waiting for an in-flight slot one `slot_seconds` per `max_in_flight` ahead of them.
+    Spreading them keeps a throttled subscription's backlog from being claimed again at once."""
+    delays = []
+    for index in range(refused):
+        delay = 0.0
+        if limits.rate_per_second:
+            delay = max(delay, (index + 1 - tokens) / limits.rate_per_second)
+        if in_flight_full and limits.max_in_flight:
+            delay = max(delay, slot_seconds * (index // limits.max_in_flight + 1))
+        delays.append(max(delay, 0.01))
+    return tuple(delays)
+
+
+class Limiter(Protocol):
+    async def admit(
+        self,
+        key: str,
+        members: Sequence[str],
+        limits: Limits,
+        *,
+        lease_seconds: float,
+        slot_seconds: float,
+    ) -> Admission: ...
+
+    async def release(self, key: str, members: Sequence[str]) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+    in_flight: dict[str, float] = field(default_factory=dict)  # member -> lease end
+
+
+class InProcessLimiter:
+    """The limits within one process (the embedded default without Redis)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.buckets: dict[str, _Bucket] = {}
+
+    async def admit(
+        self,
+        key: str,
+        members: Sequence[str],
+        limits: Limits,
+        *,
+        lease_seconds: float,
+        slot_seconds: float,
+    ) -> Admission:
+        if limits.unlimited:
+            return Admission(len(members), ())
+        now = self.clock()
+        bucket = self.buckets.setdefault(key, _Bucket(limits.bucket_size, now))
+        bucket.in_flight = {m: end for m, end in bucket.in_flight.items() if end > now}
+        admitted = len(members)
+        in_flight_full = False
+        if limits.max_in_flight is not None:
+            free = max(0, limits.max_in_flight - len(bucket.in_flight))
+            in_flight_full = free < admitted
+            admitted = min(admitted, free)
+        if limits.rate_per_second:
+            elapsed = now - bucket.updated
+            bucket.tokens = min(
+                limits.bucket_size, bucket.tokens + elapsed * limits.rate_per_second
+            )
+            bucket.updated = now
+            admitted = min(admitted, int(bucket.tokens))
+            bucket.tokens -= admitted
+        for member in members[:admitted]:
+            bucket.in_flight[member] = now + lease_seconds
+        retry_in = spread_retries(
+            len(members) - admitted,
+            tokens=bucket.tokens if limits.rate_per_second else 0.0,
+            limits=limits,
+            in_flight_full=in_flight_full,
+            slot_seconds=slot_seconds,
+        )
+        return Admission(admitted, retry_in)
+
+    async def release(self, key: str, members: Sequence[str]) -> None:
+        bucket = self.buckets.get(key)
+        if bucket is not None:
+            for member in members:
+                bucket.in_flight.pop(member, None)
+
+    async def close(self) -> None:
+        self.buckets.clear()
+
+
+# Atomic admission for one subscription. KEYS: bucket hash, in-flight sorted set.
+# ARGV: rate (0 = none), bucket size, max in flight (-1 = none), lease seconds, members...
+# In-flight members carry their lease end as score, so a dead worker's slots free themselves.
+# Returns {admitted, tokens left (string), in-flight full (0/1)}.
+_ADMIT_SCRIPT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local rate = tonumber(ARGV[1])
+local size = tonumber(ARGV[2])
+local cap = tonumber(ARGV[3])
+local lease = tonumber(ARGV[4])
+local wanted = #ARGV - 4
+local admitted = wanted
+local full = 0
+if cap >= 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+  local free = cap - redis.call('ZCARD', KEYS[2])
+  if free < 0 then free = 0 end
+  if free < admitted then admitted = free; full = 1 end
+end
+local tokens = 0
+if rate > 0 then
+  local state = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
+  tokens = tonumber(state[1]) or size
+  local updated = tonumber(state[2]) or now
+  tokens = math.min(size, tokens + math.max(0, now - updated) * rate)
+  if math.floor(tokens) < admitted then admitted = math.floor(tokens) end
+  tokens = tokens - admitted
+  redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now))
+  redis.call('EXPIRE', KEYS[1], math.ceil(size / rate) + 60)
+end
+if cap >= 0 and admitted > 0 then
+  local entries = {}
+  for i = 1, admitted do
+    entries[#entries + 1] = now + lease
+    entries[#entries + 1] = ARGV[4 + i]
+  end
+  redis.call('ZADD', KEYS[2], unpack(entries))
+  redis.call('EXPIRE', KEYS[2], math.ceil(lease) + 60)
+end
+return {admitted, tostring(tokens), full}
+"""
+
+
+class RedisLimiter:
+    """The limits across every worker, kept in Redis (one atomic script per admission)."""
+
+    def __init__(self, client: Any, prefix: str = "hookline:limits") -> None:
+        self.client = client  # a redis.asyncio.Redis
+        self.prefix = prefix
+        self.script = client.register_script(_ADMIT_SCRIPT)
+
+    def _keys(self, key: str) -> list[str]:
+        return [f"{self.prefix}:{key}:bucket", f"{self.prefix}:{key}:in_flight"]
+
+    async def admit(
+        self,
+        key: str,
+        members: Sequence[str],
+        limits: Limits,
+        *,
+        lease_seconds: float,
+        slot_seconds: float,
+    ) -> Admission:
+        if limits.unlimited or not members:
+            return Admission(len(members), ())
+        admitted, tokens, full = await self.script(
+            keys=self._keys(key),
+            args=[
+                limits.rate_per_second or 0,
+                limits.bucket_size,
+                limits.max_in_flight if limits.max_in_flight is not None else -1,
+                lease_seconds,
+                *members,
+            ],
+        )
+        admitted = int(admitted)
+        retry_in = spread_retries(
+            len(members) - admitted,
+            tokens=float(tokens),
+            limits=limits,
+            in_flight_full=bool(int(full)),
+            slot_seconds=slot_seconds,
+        )
+        return Admission(admitted, retry_in)
+
+    async def release(self, key: str, members: Sequence[str]) -> None:
+        if members:
+            await self.client.zrem(self._keys(key)[1], *members)
+
+    async def close(self) -> None:
+        await self.client.aclose()
