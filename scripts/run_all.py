@@ -53,14 +53,16 @@ def main() -> int:
         name: subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
         for name, command in processes.items()
     }
+    web = f"http://127.0.0.1:{WEB_PORT}"
     print(
         f"""
 Hookline is running (Ctrl-C stops everything).
-  Dashboard   http://127.0.0.1:{WEB_PORT}/   user {credentials['username']} / password {credentials['password']}
-  API         http://127.0.0.1:{WEB_PORT}/api/v1/   Authorization: Token {credentials['token']}
-  API docs    http://127.0.0.1:{WEB_PORT}/api/docs/
-  Receiver    http://127.0.0.1:{RECEIVER_PORT}/stats   (the demo webhook {credentials['webhook_id']} points here)
-  Health      http://127.0.0.1:{WEB_PORT}/healthz
+  Dashboard   {web}/   user {credentials["username"]} / password {credentials["password"]}
+  API         {web}/api/v1/   Authorization: Token {credentials["token"]}
+  API docs    {web}/api/docs/
+  Receiver    http://127.0.0.1:{RECEIVER_PORT}/stats
+              (the demo webhook {credentials["webhook_id"]} points here)
+  Health      {web}/healthz
 """,
         flush=True,
     )

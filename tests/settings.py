@@ -9,9 +9,7 @@ import os
 TEST_ENVIRONMENT = {
     "DEBUG": "false",
     "SECRET_KEY": "test-secret-key-not-for-production",
-    "DATABASE_URL": os.environ.get(
-        "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hookline"
-    ),
+    "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hookline"),
     "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/9"),
     "WEBHOOK_ALLOW_HTTP_LOCAL": "true",
     "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
@@ -22,7 +20,7 @@ TEST_ENVIRONMENT = {
     "WEBHOOK_EXPIRY_INTERVAL_SECONDS": "0.5",
     "WEBHOOK_DISPATCH_TASK_SECONDS": "3",
     "WEBHOOK_AUTO_DISABLE_CHECK_INTERVAL_SECONDS": "0",
-    "LOG_LEVEL": "WARNING",
+    "LOG_LEVEL": "DEBUG",
 }
 for _name, _value in TEST_ENVIRONMENT.items():
     os.environ.setdefault(_name, _value)

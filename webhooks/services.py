@@ -88,7 +88,7 @@ def webhook_create(*, account: Account, **fields: Any) -> Webhook:
     if unknown:
         raise TypeError(f"unknown webhook fields: {sorted(unknown)}")
     # Fields left out take the defaults; an explicit None for a limit means unlimited.
-    values = {"events": [], **webhook_defaults(), **fields}
+    values = {"events": [], "username": "", **webhook_defaults(), **fields}
     cleaned = _clean(values)
     return Webhook.objects.create(account=account, **cleaned)
 
@@ -138,11 +138,18 @@ def webhook_activate(*, webhook: Webhook) -> Webhook:
     return webhook_update(webhook=webhook, active=True)
 
 
+# The longest a rotated-out secret keeps signing, seconds: receivers need hours, not months,
+# to switch, and the bound keeps the expiry a representable date.
+MAX_SECRET_GRACE_SECONDS = 30 * 86400
+
+
 @transaction.atomic
 def webhook_regenerate_secret(*, webhook: Webhook, grace_seconds: float = 0) -> Webhook:
     """Replace the signing secret; the old one keeps signing alongside for `grace_seconds`."""
-    if grace_seconds < 0:
-        raise ValidationError({"grace_seconds": "Must not be negative."})
+    if not 0 <= grace_seconds <= MAX_SECRET_GRACE_SECONDS:
+        raise ValidationError(
+            {"grace_seconds": f"Must be between 0 and {MAX_SECRET_GRACE_SECONDS} seconds."}
+        )
     if grace_seconds > 0:
         webhook.previous_secret = webhook.secret
         webhook.previous_secret_expires_at = timezone.now() + timedelta(seconds=grace_seconds)
@@ -171,8 +178,27 @@ def webhook_send_test_events(*, webhook: Webhook, keys: list[str]) -> list["Publ
     except ValidationError as error:
         raise ValidationError({"events": error.messages}) from error
     return [
-        event_publish(
-            account=webhook.account, key=key, source="test", only_webhook=webhook
-        )
+        event_publish(account=webhook.account, key=key, source="test", only_webhook=webhook)
         for key in canonical
     ]
+
+
+def webhooks_reencrypt(*, batch_size: int = 500) -> int:
+    """Re-encrypt every webhook's secrets and password with the newest key (key rotation).
+
+    Reading decrypts with any configured key; saving encrypts with the first. Returns the count.
+    """
+    count = 0
+    fields = ["secret", "previous_secret", "password"]
+    last_id = None
+    while True:
+        page = Webhook.objects.order_by("id")
+        if last_id is not None:
+            page = page.filter(id__gt=last_id)
+        webhooks = list(page.only("id", *fields)[:batch_size])
+        if not webhooks:
+            return count
+        with transaction.atomic():
+            Webhook.objects.bulk_update(webhooks, fields)
+        count += len(webhooks)
+        last_id = webhooks[-1].id

@@ -1,6 +1,7 @@
 """The delivery path end to end: real PostgreSQL, Redis, Celery worker and scheduler processes,
 and real local HTTP servers. Time is compressed through settings (tests/settings.py)."""
 
+import base64
 import json
 import uuid
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from events.services import event_publish
 from tests.conftest import wait_until
 from tests.support.processes import CeleryProcesses
 from tests.support.receivers import Reply, ScriptedReceiver
-from webhooks.services import webhook_create, webhook_update
+from webhooks.services import webhook_create, webhook_regenerate_secret, webhook_update
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -218,3 +219,28 @@ def test_gone_deactivates_the_subscription_with_a_reason(stack, account, receive
     webhook.refresh_from_db()
     assert webhook.active is False
     assert "410" in webhook.disabled_reason
+
+
+def test_no_secret_or_password_reaches_any_log(stack, account, receiver, caplog):
+    # given: a full cycle with a failure, a retry, a success and a secret rotation
+    caplog.set_level("DEBUG")
+    receiver.then(Reply(status=500))
+    webhook = webhook_create(
+        account=account,
+        url=receiver.url(),
+        events=[EVENT],
+        username="loguser",
+        password="never-log-this-password",
+    )
+    old_secret = webhook.secret
+    webhook_regenerate_secret(webhook=webhook, grace_seconds=30)
+
+    # when
+    published = event_publish(account=account, key=EVENT, payload={})
+    wait_until(lambda: settled(published.event.id, "succeeded"))
+
+    # then
+    logs = stack.logs() + caplog.text
+    token = base64.b64encode(b"loguser:never-log-this-password").decode()
+    for secret in (webhook.secret, old_secret, "never-log-this-password", token):
+        assert secret not in logs

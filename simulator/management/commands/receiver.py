@@ -56,7 +56,9 @@ class Command(BaseCommand):
         try:
             asyncio.run(self._serve(receiver, options))
         except OSError as error:
-            raise CommandError(f"cannot listen on {options['host']}:{options['port']}: {error}")
+            raise CommandError(
+                f"cannot listen on {options['host']}:{options['port']}: {error}"
+            ) from error
         self.stdout.write(json.dumps(receiver.stats.as_dict(), indent=2))
 
     async def _serve(self, receiver: Receiver, options: dict[str, object]) -> None:

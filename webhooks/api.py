@@ -1,0 +1,320 @@
+"""Subscriptions over HTTP: CRUD, defaults, secret rotation and test events (SPEC section 5).
+
+Thin: parse with a serializer, call one service or query, render. The rules (URL targets,
+event keys, ranges) live in webhooks.services / webhooks.rules; the serializers only state
+types and the same bounds for the OpenAPI document. Serializers are module-level with unique
+names because drf-spectacular names schema components after them.
+"""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api import (
+    ApiPagination,
+    error_responses,
+    get_object_or_404,
+    paginated_response,
+    request_account_id,
+    require_account,
+)
+from events.catalog import KNOWN_EVENT_KEYS
+from webhooks import rules
+from webhooks.models import URL_MAX_LENGTH, Webhook
+from webhooks.services import (
+    MAX_SECRET_GRACE_SECONDS,
+    webhook_create,
+    webhook_defaults,
+    webhook_delete,
+    webhook_regenerate_secret,
+    webhook_send_test_events,
+    webhook_update,
+)
+
+TAGS = ["webhooks"]
+# More keys than the catalog has, with aliases, is never a real subscription.
+MAX_EVENT_KEYS = 50
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "enum": list(KNOWN_EVENT_KEYS),
+        "description": "An event key of the catalog (`GET /api/v1/event-types/`). On input the "
+        "colon form (`products:create:v0`) and the singular entity (`product.create.v0`) are "
+        "accepted too; output is always canonical.",
+    }
+)
+class EventKeyField(serializers.CharField):
+    """A catalog key; checked (and made canonical) by the services, not here."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 64)
+        super().__init__(**kwargs)
+
+
+def _range(bounds: tuple[float, float]) -> dict[str, float]:
+    return {"min_value": bounds[0], "max_value": bounds[1]}
+
+
+class WebhookSerializer(serializers.Serializer):
+    """A subscription as the API shows it; the password is never shown."""
+
+    id = serializers.UUIDField()
+    url = serializers.CharField()
+    events = serializers.ListField(child=EventKeyField())
+    description = serializers.CharField()
+    active = serializers.BooleanField()
+    username = serializers.CharField()
+    has_password = serializers.SerializerMethodField()
+    secret = serializers.CharField(help_text="The signing secret (Tillhub-Signature).")
+    rate_per_second = serializers.FloatField(allow_null=True, help_text="null = unlimited")
+    burst = serializers.IntegerField(allow_null=True, help_text="null = unlimited")
+    max_in_flight = serializers.IntegerField(allow_null=True, help_text="null = unlimited")
+    connect_timeout_ms = serializers.IntegerField()
+    request_timeout_ms = serializers.IntegerField()
+    disabled_reason = serializers.CharField(
+        help_text="Why the subscription was deactivated automatically (410 Gone, error rate); "
+        "empty otherwise."
+    )
+    disabled_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_has_password(self, webhook: Webhook) -> bool:
+        return bool(webhook.password)
+
+
+class WebhookInputSerializer(serializers.Serializer):
+    """Create (POST) and replace (PUT): `url` and `events` required; PATCH: all optional.
+
+    Fields left out keep their current value (on create: the defaults of
+    `GET /webhooks/defaults/`). An explicit null for a limit means unlimited.
+    """
+
+    url = serializers.CharField(
+        max_length=URL_MAX_LENGTH,
+        help_text="https:// only (http:// to localhost when the server allows it); no "
+        "user:password@ in the URL.",
+    )
+    events = serializers.ListField(child=EventKeyField(), min_length=1, max_length=MAX_EVENT_KEYS)
+    description = serializers.CharField(max_length=500, allow_blank=True, required=False)
+    active = serializers.BooleanField(
+        required=False, help_text="false pauses deliveries; true resumes them, oldest first."
+    )
+    username = serializers.CharField(
+        max_length=255,
+        allow_blank=True,
+        required=False,
+        help_text="Basic auth user; empty removes Basic auth (and the password).",
+    )
+    password = serializers.CharField(
+        max_length=1024,
+        allow_blank=True,
+        allow_null=True,
+        required=False,
+        write_only=True,
+        trim_whitespace=False,
+        help_text="Basic auth password (write-only, stored encrypted); null or empty clears it.",
+    )
+    rate_per_second = serializers.FloatField(
+        allow_null=True, required=False, **_range(rules.RATE_PER_SECOND_RANGE)
+    )
+    burst = serializers.IntegerField(allow_null=True, required=False, **_range(rules.BURST_RANGE))
+    max_in_flight = serializers.IntegerField(
+        allow_null=True, required=False, **_range(rules.MAX_IN_FLIGHT_RANGE)
+    )
+    connect_timeout_ms = serializers.IntegerField(
+        required=False, **_range(rules.CONNECT_TIMEOUT_MS_RANGE)
+    )
+    request_timeout_ms = serializers.IntegerField(
+        required=False, **_range(rules.REQUEST_TIMEOUT_MS_RANGE)
+    )
+
+    def validate_password(self, value: str | None) -> str:
+        return value or ""
+
+
+class WebhookFilterSerializer(serializers.Serializer):
+    # A choice, not a BooleanField: DRF reads a missing boolean in a query string as false.
+    active = serializers.ChoiceField(
+        choices=["true", "false"], required=False, help_text="Only active or inactive ones."
+    )
+
+
+class WebhookDefaultsSerializer(serializers.Serializer):
+    rate_per_second = serializers.FloatField(allow_null=True)
+    burst = serializers.IntegerField(allow_null=True)
+    max_in_flight = serializers.IntegerField(allow_null=True)
+    connect_timeout_ms = serializers.IntegerField()
+    request_timeout_ms = serializers.IntegerField()
+
+
+class RegenerateSecretInputSerializer(serializers.Serializer):
+    grace_seconds = serializers.FloatField(
+        required=False,
+        default=0,
+        min_value=0,
+        max_value=MAX_SECRET_GRACE_SECONDS,
+        help_text="For this long the old secret keeps signing alongside the new one.",
+    )
+
+
+class RegenerateSecretOutputSerializer(serializers.Serializer):
+    secret = serializers.CharField()
+    previous_secret_expires_at = serializers.DateTimeField(
+        allow_null=True, help_text="Until when the old secret still signs; null without grace."
+    )
+
+
+class TestEventsInputSerializer(serializers.Serializer):
+    events = serializers.ListField(child=EventKeyField(), min_length=1, max_length=MAX_EVENT_KEYS)
+
+
+class TestEventsOutputSerializer(serializers.Serializer):
+    event_ids = serializers.ListField(child=serializers.UUIDField())
+
+
+def account_webhooks(request: Request) -> QuerySet[Webhook]:
+    """The caller's subscriptions; none for a user without an account."""
+    return Webhook.objects.filter(account_id=request_account_id(request))
+
+
+def get_account_webhook(request: Request, webhook_id: Any) -> Webhook:
+    """The caller's subscription `webhook_id`; 404 for another account's or a missing one."""
+    webhook = get_object_or_404(account_webhooks(request).select_related("account"), id=webhook_id)
+    assert isinstance(webhook, Webhook)
+    return webhook
+
+
+class WebhookListApi(APIView):
+    pagination_class = ApiPagination
+
+    @extend_schema(
+        operation_id="webhooks_list",
+        tags=TAGS,
+        parameters=[WebhookFilterSerializer],
+        responses={200: WebhookSerializer(many=True), **error_responses(400)},
+    )
+    def get(self, request: Request) -> Response:
+        filters = WebhookFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        webhooks = account_webhooks(request).order_by("-created_at", "id")
+        if "active" in filters.validated_data:
+            webhooks = webhooks.filter(active=filters.validated_data["active"] == "true")
+        return paginated_response(
+            queryset=webhooks, serializer_class=WebhookSerializer, request=request, view=self
+        )
+
+    @extend_schema(
+        operation_id="webhooks_create",
+        tags=TAGS,
+        request=WebhookInputSerializer,
+        responses={201: WebhookSerializer, **error_responses(400, 403, 413, 415)},
+    )
+    def post(self, request: Request) -> Response:
+        account = require_account(request)
+        serializer = WebhookInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        webhook = webhook_create(account=account, **serializer.validated_data)
+        return Response(WebhookSerializer(webhook).data, status=status.HTTP_201_CREATED)
+
+
+class WebhookDetailApi(APIView):
+    @extend_schema(
+        operation_id="webhooks_retrieve",
+        tags=TAGS,
+        responses={200: WebhookSerializer, **error_responses(404)},
+    )
+    def get(self, request: Request, webhook_id: Any) -> Response:
+        webhook = get_account_webhook(request, webhook_id)
+        return Response(WebhookSerializer(webhook).data)
+
+    @extend_schema(
+        operation_id="webhooks_update",
+        tags=TAGS,
+        request=WebhookInputSerializer,
+        responses={200: WebhookSerializer, **error_responses(400, 404, 413, 415)},
+    )
+    def put(self, request: Request, webhook_id: Any) -> Response:
+        return self._update(request, webhook_id, partial=False)
+
+    @extend_schema(
+        operation_id="webhooks_partial_update",
+        tags=TAGS,
+        request=WebhookInputSerializer,
+        responses={200: WebhookSerializer, **error_responses(400, 404, 413, 415)},
+    )
+    def patch(self, request: Request, webhook_id: Any) -> Response:
+        return self._update(request, webhook_id, partial=True)
+
+    def _update(self, request: Request, webhook_id: Any, *, partial: bool) -> Response:
+        webhook = get_account_webhook(request, webhook_id)
+        serializer = WebhookInputSerializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        webhook = webhook_update(webhook=webhook, **serializer.validated_data)
+        return Response(WebhookSerializer(webhook).data)
+
+    @extend_schema(
+        operation_id="webhooks_destroy",
+        tags=TAGS,
+        responses={204: None, **error_responses(404)},
+    )
+    def delete(self, request: Request, webhook_id: Any) -> Response:
+        webhook = get_account_webhook(request, webhook_id)
+        webhook_delete(webhook=webhook)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WebhookDefaultsApi(APIView):
+    @extend_schema(
+        operation_id="webhooks_defaults",
+        tags=TAGS,
+        responses={200: WebhookDefaultsSerializer, **error_responses()},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(WebhookDefaultsSerializer(webhook_defaults()).data)
+
+
+class WebhookRegenerateSecretApi(APIView):
+    @extend_schema(
+        operation_id="webhooks_regenerate_secret",
+        tags=TAGS,
+        request=RegenerateSecretInputSerializer,
+        responses={200: RegenerateSecretOutputSerializer, **error_responses(400, 404, 413, 415)},
+    )
+    def post(self, request: Request, webhook_id: Any) -> Response:
+        webhook = get_account_webhook(request, webhook_id)
+        serializer = RegenerateSecretInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        webhook = webhook_regenerate_secret(
+            webhook=webhook, grace_seconds=serializer.validated_data["grace_seconds"]
+        )
+        return Response(RegenerateSecretOutputSerializer(webhook).data)
+
+
+class WebhookTestEventsApi(APIView):
+    @extend_schema(
+        operation_id="webhooks_test",
+        tags=TAGS,
+        request=TestEventsInputSerializer,
+        responses={202: TestEventsOutputSerializer, **error_responses(400, 404, 413, 415)},
+        description="Publish one event with a realistic payload per key, delivered to this "
+        "subscription only (whether or not it lists the key).",
+    )
+    def post(self, request: Request, webhook_id: Any) -> Response:
+        webhook = get_account_webhook(request, webhook_id)
+        serializer = TestEventsInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        published = webhook_send_test_events(
+            webhook=webhook, keys=serializer.validated_data["events"]
+        )
+        output = {"event_ids": [item.event.id for item in published]}
+        return Response(TestEventsOutputSerializer(output).data, status=status.HTTP_202_ACCEPTED)
