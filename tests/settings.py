@@ -20,7 +20,7 @@ TEST_ENVIRONMENT = {
     "WEBHOOK_EXPIRY_INTERVAL_SECONDS": "0.5",
     "WEBHOOK_DISPATCH_TASK_SECONDS": "3",
     "WEBHOOK_AUTO_DISABLE_CHECK_INTERVAL_SECONDS": "0",
-    "LOG_LEVEL": "DEBUG",
+    "LOG_LEVEL": "INFO",
 }
 for _name, _value in TEST_ENVIRONMENT.items():
     os.environ.setdefault(_name, _value)

@@ -16,12 +16,13 @@ ROOT = Path(__file__).resolve().parents[2]
 class CeleryProcesses:
     """Starts workers and a scheduler against the test database; stops them all at close."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, **environment: str) -> None:
         self.environment = {
             **os.environ,
             **TEST_ENVIRONMENT,
             "DATABASE_URL": database_url,
             "DJANGO_SETTINGS_MODULE": "config.settings",
+            **environment,
         }
         self.folder = tempfile.mkdtemp(prefix="hookline-celery-")
         self.processes: list[subprocess.Popen[bytes]] = []
@@ -57,6 +58,32 @@ class CeleryProcesses:
             ],
             f"{name}.log",
         )
+
+    def run_python(self, *arguments: str) -> subprocess.Popen[bytes]:
+        """Another Python process of ours (e.g. tests.support.publisher) in the same settings."""
+        log = open(Path(self.folder) / "python.log", "ab")  # noqa: SIM115 - closed with it
+        process = subprocess.Popen(
+            [sys.executable, *arguments],
+            cwd=ROOT,
+            env=self.environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.processes.append(process)
+        return process
+
+    def manage(self, *arguments: str) -> str:
+        """Run a management command to completion; returns its standard output."""
+        result = subprocess.run(
+            [sys.executable, "manage.py", *arguments],
+            cwd=ROOT,
+            env=self.environment,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return result.stdout
 
     def start_scheduler(self) -> subprocess.Popen[bytes]:
         return self._start(
