@@ -155,8 +155,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # JSON only, bounded in size before parsing (config/api.py).
+    "DEFAULT_PARSER_CLASSES": ["config.api.BoundedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "config.api.ApiPagination",
     "PAGE_SIZE": 50,
+    # One error body everywhere: {"detail", "code", "errors": {field: [messages]}}.
+    "EXCEPTION_HANDLER": "config.api.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Hookline API",
@@ -167,6 +172,29 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SCHEMA_PATH_PREFIX_TRIM": False,
+    # Delivery ids in paths (config/api_urls.py DeliveryIdConverter): 1 to 18 digits.
+    "PATH_CONVERTER_OVERRIDES": {
+        "delivery_id": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 1,
+            "maximum": 999_999_999_999_999_999,
+        }
+    },
+    "ENUM_NAME_OVERRIDES": {
+        "DeliveryStateEnum": "deliveries.models.Delivery.State",
+        "DeliveryTriggerEnum": "deliveries.models.Delivery.Trigger",
+        "EventSourceEnum": "events.models.Event.Source",
+        "EventKeyEnum": "events.catalog.KNOWN_EVENT_KEYS",
+    },
+    "TAGS": [
+        {"name": "webhooks", "description": "Subscriptions: where to POST which events."},
+        {"name": "deliveries", "description": "History, attempts, resend and metrics."},
+        {"name": "events", "description": "Publish events and read them back."},
+        {"name": "event-types", "description": "The event catalog."},
+    ],
 }
 
 

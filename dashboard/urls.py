@@ -1,4 +1,54 @@
 from django.urls import path
 
+from dashboard.views import deliveries, history, webhooks
+
 app_name = "dashboard"
-urlpatterns: list[path] = []
+urlpatterns = [
+    path("", webhooks.overview, name="overview"),
+    path("webhooks/new/", webhooks.webhook_new, name="webhook-new"),
+    path("webhooks/<uuid:webhook_id>/", history.webhook_detail, name="webhook-detail"),
+    path("webhooks/<uuid:webhook_id>/edit/", webhooks.webhook_edit, name="webhook-edit"),
+    path(
+        "webhooks/<uuid:webhook_id>/delete/",
+        webhooks.webhook_delete_view,
+        name="webhook-delete",
+    ),
+    path(
+        "webhooks/<uuid:webhook_id>/activate/",
+        webhooks.webhook_activate_view,
+        name="webhook-activate",
+    ),
+    path(
+        "webhooks/<uuid:webhook_id>/deactivate/",
+        webhooks.webhook_deactivate_view,
+        name="webhook-deactivate",
+    ),
+    path(
+        "webhooks/<uuid:webhook_id>/regenerate-secret/",
+        webhooks.webhook_regenerate_secret_view,
+        name="webhook-regenerate-secret",
+    ),
+    path("webhooks/<uuid:webhook_id>/test/", webhooks.webhook_send_test, name="webhook-test"),
+    path(
+        "webhooks/<uuid:webhook_id>/history/",
+        history.webhook_history_rows,
+        name="webhook-history",
+    ),
+    path(
+        "webhooks/<uuid:webhook_id>/resend/",
+        history.webhook_resend_selected,
+        name="webhook-resend-selected",
+    ),
+    path(
+        "webhooks/<uuid:webhook_id>/resend-all/",
+        history.webhook_resend_all,
+        name="webhook-resend-all",
+    ),
+    path("deliveries/<int:delivery_id>/", deliveries.delivery_detail, name="delivery-detail"),
+    path("deliveries/<int:delivery_id>/live/", deliveries.delivery_live, name="delivery-live"),
+    path(
+        "deliveries/<int:delivery_id>/resend/",
+        deliveries.delivery_resend,
+        name="delivery-resend",
+    ),
+]

@@ -106,10 +106,13 @@ class HistoryFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=list(STATUS_GROUPS),
         required=False,
+        allow_blank=True,
         help_text="A state, or a group: success, failure (failed, gave_up, expired), "
         "waiting (pending, sending, paused).",
     )
-    event = serializers.CharField(required=False, help_text="An event key (aliases accepted).")
+    event = serializers.CharField(
+        required=False, allow_blank=True, help_text="An event key (aliases accepted)."
+    )
     since = serializers.DateTimeField(
         required=False, help_text="ISO 8601; deliveries created at or after this."
     )

@@ -88,13 +88,17 @@ def _clean_payload(
         entity_instance_id = payload_uuid
     else:
         entity_instance_id = entity_instance_id or uuid.uuid4()
-        payload = {"id": str(entity_instance_id), **payload}
+        # `"id": null` counts as no id: payload.id must equal the envelope's entity_instance_id.
+        fields = {name: value for name, value in payload.items() if name != "id"}
+        payload = {"id": str(entity_instance_id), **fields}
     payload_json = compact_json(payload)
     if len(payload_json.encode()) > settings.WEBHOOK_MAX_PAYLOAD_BYTES:
-        raise ValidationError(
-            {"payload": f"Larger than {settings.WEBHOOK_MAX_PAYLOAD_BYTES} bytes."},
+        # The code rides on the field's error (a dict's own code is dropped): the API answers 413.
+        too_large = ValidationError(
+            f"Larger than {settings.WEBHOOK_MAX_PAYLOAD_BYTES} bytes as compact JSON.",
             code="too_large",
         )
+        raise ValidationError({"payload": too_large})
     return payload_json, entity_instance_id
 
 

@@ -56,9 +56,7 @@ def _test_database_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def celery_processes(
-    django_db_setup: None, django_db_blocker: Any
-) -> Iterator[CeleryProcesses]:
+def celery_processes(django_db_setup: None, django_db_blocker: Any) -> Iterator[CeleryProcesses]:
     """Factory of real worker/scheduler processes for one test session (stopped at its end)."""
     with django_db_blocker.unblock():
         url = _test_database_url()

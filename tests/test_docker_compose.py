@@ -26,7 +26,10 @@ def test_compose_file_describes_the_production_shape():
 
 def test_compose_file_parses_with_docker_compose_where_available():
     docker = shutil.which("docker")
-    if docker is None or subprocess.run([docker, "compose", "version"], capture_output=True).returncode:
+    if (
+        docker is None
+        or subprocess.run([docker, "compose", "version"], capture_output=True).returncode
+    ):
         pytest.skip("no docker compose client here; the YAML check covers the file")
     result = subprocess.run(
         [docker, "compose", "-f", str(ROOT / "docker-compose.yml"), "config", "--quiet"],

@@ -75,7 +75,7 @@ class ThrowawayPostgres:
         self.port = free_port()
         self.folder = Path(tempfile.mkdtemp(prefix="hookline-pg-"))
         self.data = self.folder / "data"
-        os.chmod(self.folder, 0o777)
+        os.chmod(self.folder, 0o777)  # noqa: S103 - the postgres user writes here
         self._as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         subprocess.run(
             [
