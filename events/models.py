@@ -12,6 +12,7 @@ class Event(models.Model):
         API = "api"
         GENERATED = "generated"
         TEST = "test"
+        LOADTEST = "loadtest"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="events")
