@@ -304,3 +304,28 @@ def test_a_success_ends_the_failing_streak(account, webhook):
     webhook.refresh_from_db()
     assert webhook.failing_since is None
     assert webhook.last_success_at is not None
+
+
+def test_retry_after_from_the_receiver_sets_the_next_attempt(account, webhook):
+    # given: a 429 whose Retry-After (already bounded by the engine) says 120 s
+    publish(account)
+    (job,) = deliveries_claim_due(limit=1)
+    now = timezone.now()
+    throttled = report(
+        job, status=429, error_kind=ErrorKind.HTTP_STATUS, outcome=AttemptOutcome.RETRY
+    )
+    throttled = AttemptReport(
+        job=throttled.job,
+        started_at=throttled.started_at,
+        request_headers={},
+        result=throttled.result,
+        verdict=Verdict(AttemptOutcome.RETRY, 120.0),
+    )
+
+    # when
+    attempts_record([throttled], now=now)
+
+    # then
+    delivery = Delivery.objects.get(id=job.delivery_id)
+    assert delivery.state == "failed"
+    assert delivery.next_attempt_at == now + timedelta(seconds=120)
