@@ -22,7 +22,8 @@ class Event(models.Model):
     # keys, and receivers must get the exact bytes that were published, on every attempt.
     payload_json = models.TextField()
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.API)
-    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    # NULL, not "", when absent: the uniqueness constraint applies to given keys only.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField()
 
     class Meta:

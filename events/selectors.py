@@ -1,0 +1,48 @@
+"""Reading events: an account's events, filtered, with their delivery counts."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db.models import Count, QuerySet
+
+from events.catalog import UnknownEventKey, canonical_event_key
+from events.models import Event
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    event: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def clean(self) -> "EventFilter":
+        """Validated, with the key canonical; raises ValidationError naming the bad field."""
+        errors: dict[str, str] = {}
+        event = self.event
+        if event:
+            try:
+                event = canonical_event_key(event)
+            except UnknownEventKey as error:
+                errors["event"] = str(error)
+        if self.since and self.until and self.since > self.until:
+            errors["until"] = "Must not be before since."
+        if errors:
+            raise ValidationError(errors)
+        return EventFilter(event or None, self.since, self.until)
+
+
+def event_list(*, account_id: object, filters: EventFilter | None = None) -> QuerySet[Event]:
+    """The account's events, newest first, each annotated with `delivery_count`.
+
+    `filters` must be cleaned already. Uses the (account, key, created_at) indexes.
+    """
+    events = Event.objects.filter(account_id=account_id)
+    if filters is not None:
+        if filters.event:
+            events = events.filter(key=filters.event)
+        if filters.since:
+            events = events.filter(created_at__gte=filters.since)
+        if filters.until:
+            events = events.filter(created_at__lte=filters.until)
+    return events.annotate(delivery_count=Count("deliveries")).order_by("-created_at", "-id")
