@@ -72,8 +72,8 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("v1/", include((v1, "api-v1"))),
-    # Anything else under /api/ ending in a slash (an unknown path, a malformed id) is a JSON
-    # 404 in the error shape, not Django's HTML page; paths without the slash still get
-    # APPEND_SLASH's redirect.
-    re_path(r"^(?P<path>.*/)$", api_not_found),
+    # Anything else under /api/ (an unknown path, a malformed id, a missing trailing slash) is
+    # a JSON 404 in the error shape, not Django's HTML page. It also keeps APPEND_SLASH from
+    # redirecting API calls: a redirected POST loses its body (and is a 500 under DEBUG).
+    re_path(r"^(?P<path>[\s\S]*)$", api_not_found),
 ]
