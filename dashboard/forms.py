@@ -1,0 +1,245 @@
+"""Dashboard forms: they parse what a browser sends into Python values and nothing more.
+
+The rules (which URLs, which event keys, which ranges) live in webhooks.services and
+deliveries.selectors, shared with the API; their ValidationErrors are put back onto these
+forms' fields with `add_service_errors`.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.html import format_html
+
+from deliveries.models import Delivery
+from deliveries.selectors import HistoryFilter
+from events.catalog import EVENT_TYPES
+from webhooks.models import Webhook
+from webhooks.services import webhook_defaults
+
+# Limits that mean "unlimited" when left blank; the timeouts fall back to the defaults instead.
+UNLIMITED_WHEN_BLANK = ("rate_per_second", "burst", "max_in_flight")
+DEFAULT_WHEN_BLANK = ("connect_timeout_ms", "request_timeout_ms")
+
+
+def event_choices() -> list[tuple[str, str]]:
+    return [
+        (key, format_html('<code>{}</code> <span class="help">{}</span>', key, entry.description))
+        for key, entry in EVENT_TYPES.items()
+    ]
+
+
+class EventKeysField(forms.MultipleChoiceField):
+    """Checkboxes of the catalog; any value is passed on, so the service's rules judge it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", forms.CheckboxSelectMultiple)
+        super().__init__(choices=event_choices, required=False, **kwargs)
+
+    def valid_value(self, value: str) -> bool:
+        return True
+
+
+def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Put a service's field messages onto the form's fields (unknown fields: form-wide)."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error.messages)
+        return
+    for field, messages in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, messages)
+
+
+class WebhookForm(forms.Form):
+    """Every editable field of a subscription (SPEC section 4)."""
+
+    url = forms.CharField(
+        label="URL",
+        widget=forms.URLInput(attrs={"class": "vURLField", "placeholder": "https://"}),
+        help_text="Where deliveries are POSTed; https:// unless the host is local.",
+    )
+    events = EventKeysField(label="Events", help_text="The event types this webhook receives.")
+    description = forms.CharField(
+        required=False, max_length=500, widget=forms.TextInput(attrs={"class": "vTextField"})
+    )
+    active = forms.BooleanField(
+        required=False,
+        initial=True,
+        help_text="Inactive webhooks keep their deliveries waiting (paused) until reactivated.",
+    )
+    username = forms.CharField(
+        required=False,
+        max_length=255,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        help_text="Sent as HTTP Basic authentication when set.",
+    )
+    password = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}, render_value=False),
+        help_text="Write-only. Leave blank to keep the current password.",
+    )
+    clear_password = forms.BooleanField(required=False, label="Clear password")
+    rate_per_second = forms.FloatField(
+        required=False,
+        label="Rate per second",
+        widget=forms.NumberInput(attrs={"step": "any"}),
+        help_text="Requests per second at most (token bucket). Blank: unlimited.",
+    )
+    burst = forms.IntegerField(
+        required=False, help_text="Requests allowed at once above the rate. Blank: unlimited."
+    )
+    max_in_flight = forms.IntegerField(
+        required=False,
+        label="Max in flight",
+        help_text="Concurrent requests to this URL at most. Blank: unlimited.",
+    )
+    connect_timeout_ms = forms.IntegerField(required=False, label="Connect timeout (ms)")
+    request_timeout_ms = forms.IntegerField(required=False, label="Request timeout (ms)")
+
+    def __init__(self, *args: Any, webhook: Webhook | None = None, **kwargs: Any) -> None:
+        self.webhook = webhook
+        defaults = webhook_defaults()
+        if webhook is not None:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "url": webhook.url,
+                    "events": webhook.events,
+                    "description": webhook.description,
+                    "active": webhook.active,
+                    "username": webhook.username,
+                    "rate_per_second": webhook.rate_per_second,
+                    "burst": webhook.burst,
+                    "max_in_flight": webhook.max_in_flight,
+                    "connect_timeout_ms": webhook.connect_timeout_ms,
+                    "request_timeout_ms": webhook.request_timeout_ms,
+                },
+            )
+        else:
+            kwargs.setdefault("initial", {"active": True, **defaults})
+        super().__init__(*args, **kwargs)
+        for name in DEFAULT_WHEN_BLANK:
+            self.fields[name].help_text = f"Blank: the default, {defaults[name]} ms."
+        if webhook is None or not webhook.password:
+            del self.fields["clear_password"]
+            if webhook is not None:
+                self.fields["password"].help_text = "Write-only. No password is set."
+        else:
+            self.fields[
+                "password"
+            ].help_text = "Write-only. A password is set; leave blank to keep it."
+
+    def service_fields(self) -> dict[str, Any]:
+        """The keyword arguments for webhook_create / webhook_update."""
+        data = self.cleaned_data
+        defaults = webhook_defaults()
+        fields: dict[str, Any] = {
+            "url": data["url"],
+            "events": data["events"],
+            "description": data["description"],
+            "active": data["active"],
+            "username": data["username"],
+        }
+        for name in UNLIMITED_WHEN_BLANK:
+            fields[name] = data[name]
+        for name in DEFAULT_WHEN_BLANK:
+            fields[name] = defaults[name] if data[name] is None else data[name]
+        if data.get("clear_password"):
+            fields["password"] = ""
+        elif data["password"]:
+            fields["password"] = data["password"]
+        return fields
+
+
+class TestEventsForm(forms.Form):
+    events = EventKeysField(
+        label="Event types", help_text="One test event of each type, with a realistic payload."
+    )
+
+
+class RegenerateSecretForm(forms.Form):
+    grace_seconds = forms.FloatField(
+        required=False,
+        label="Grace period (seconds)",
+        widget=forms.NumberInput(attrs={"step": "any", "min": "0", "class": "vIntegerField"}),
+        help_text="The old secret keeps signing alongside the new one for this long.",
+    )
+
+
+STATUS_CHOICES = [
+    ("", "Any status"),
+    ("success", "Succeeded (green)"),
+    ("failure", "Failed, gave up or expired (red)"),
+    ("waiting", "Pending, sending or paused (blue)"),
+    *[(state.value, state.label) for state in Delivery.State],
+]
+
+# datetime-local inputs send `2024-05-01T13:45` (seconds optional).
+DATETIME_LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"]
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def format_value(self, value: Any) -> str | None:
+        if isinstance(value, datetime):
+            return value.strftime("%Y-%m-%dT%H:%M")
+        return super().format_value(value)
+
+
+class HistoryFilterForm(forms.Form):
+    """The delivery history's filters, read from the query string."""
+
+    FIELDS = ("status", "event", "since", "until")
+
+    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
+    event = forms.ChoiceField(
+        choices=[("", "Any event"), *[(key, key) for key in EVENT_TYPES]], required=False
+    )
+    since = forms.DateTimeField(
+        required=False,
+        label="Since (UTC)",
+        widget=DateTimeLocalInput(),
+        input_formats=DATETIME_LOCAL_FORMATS,
+    )
+    until = forms.DateTimeField(
+        required=False,
+        label="Until (UTC)",
+        widget=DateTimeLocalInput(),
+        input_formats=DATETIME_LOCAL_FORMATS,
+    )
+
+    def history_filter(self) -> HistoryFilter | None:
+        """The cleaned filter, or None when a field is wrong (its errors are on the form)."""
+        if not self.is_valid():
+            return None
+        data = self.cleaned_data
+        try:
+            return HistoryFilter(
+                status=data["status"] or None,
+                event=data["event"] or None,
+                since=data["since"],
+                until=data["until"],
+            ).clean()
+        except ValidationError as error:
+            add_service_errors(self, error)
+            return None
+
+    def query(self) -> dict[str, str]:
+        """The raw filter values that were given, for links that keep the filters."""
+        return {name: self.data[name] for name in self.FIELDS if self.data.get(name)}
+
+
+WINDOW_CHOICES = [
+    ("15m", "Last 15 minutes"),
+    ("1h", "Last hour"),
+    ("6h", "Last 6 hours"),
+    ("24h", "Last 24 hours"),
+    ("7d", "Last 7 days"),
+    ("30d", "Last 30 days"),
+]
+DEFAULT_WINDOW = "24h"
+
+
+class MetricsWindowForm(forms.Form):
+    window = forms.ChoiceField(choices=WINDOW_CHOICES, required=False, label="Window")
