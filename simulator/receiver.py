@@ -14,7 +14,9 @@ import binascii
 import hmac
 import json
 import random
+import re
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +25,7 @@ from typing import Any
 from aiohttp import web
 
 from deliveries.engine.signing import verify_signature
+from events.catalog import EVENT_TYPES
 
 ENVELOPE_KEYS = (
     "webhook_id",
@@ -34,6 +37,10 @@ ENVELOPE_KEYS = (
     "timestamp",
     "payload",
 )
+EVENT_ENTITIES = frozenset(event.entity for event in EVENT_TYPES.values())
+EVENT_ACTIONS = frozenset({"create", "update", "delete"})
+# ISO 8601 UTC with milliseconds and `Z` (SPEC section 1).
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 # Latency samples kept for the report: enough for stable percentiles, bounded memory.
 MAX_LATENCY_SAMPLES = 200_000
 
@@ -98,9 +105,10 @@ class Receiver:
     async def handle_stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.stats.as_dict())
 
-    def _reject(self, reason: str, status: int) -> web.Response:
+    def _reject(self, reason: str, status: int, detail: str | None = None) -> web.Response:
         self.stats.rejected[reason] += 1
-        return web.json_response({"error": reason}, status=status)
+        answer = {"error": reason} if detail is None else {"error": reason, "detail": detail}
+        return web.json_response(answer, status=status)
 
     async def handle_delivery(self, request: web.Request) -> web.StreamResponse:
         self.stats.requests += 1
@@ -128,8 +136,9 @@ class Receiver:
             envelope = json.loads(body)
         except ValueError:
             return self._reject("malformed_json", 400)
-        if not isinstance(envelope, dict) or tuple(envelope) != ENVELOPE_KEYS:
-            return self._reject("envelope", 400)
+        problem = envelope_problem(envelope)
+        if problem is not None:
+            return self._reject("envelope", 400, problem)
         if config.hang:
             await asyncio.sleep(3600)
         if config.latency_ms:
@@ -158,3 +167,42 @@ class Receiver:
         except ValueError:
             return
         self.stats.publish_to_arrival.append(time.time() - published)
+
+
+def envelope_problem(envelope: object) -> str | None:
+    """Return what is wrong with a parsed delivery body (SPEC section 1), or None when it is a
+    proper envelope: exactly the eight keys in order, UUIDs where UUIDs belong, a known entity
+    and action, an integer version, a millisecond UTC timestamp and an object payload whose
+    `id` is the `entity_instance_id`."""
+    if not isinstance(envelope, dict):
+        return "the body is not a JSON object"
+    if tuple(envelope) != ENVELOPE_KEYS:
+        return f"keys must be exactly {', '.join(ENVELOPE_KEYS)} in this order"
+    for key in ("webhook_id", "event_id", "entity_instance_id"):
+        if not _is_uuid(envelope[key]):
+            return f"{key} is not a UUID"
+    if envelope["event_entity"] not in EVENT_ENTITIES:
+        return f"event_entity must be one of {', '.join(sorted(EVENT_ENTITIES))}"
+    if envelope["event_type"] not in EVENT_ACTIONS:
+        return "event_type must be create, update or delete"
+    version = envelope["event_version"]
+    if not isinstance(version, int) or isinstance(version, bool):
+        return "event_version is not an integer"
+    if not isinstance(envelope["timestamp"], str) or not TIMESTAMP.match(envelope["timestamp"]):
+        return "timestamp is not ISO 8601 UTC with milliseconds and Z"
+    payload = envelope["payload"]
+    if not isinstance(payload, dict):
+        return "payload is not an object"
+    if str(payload.get("id")) != envelope["entity_instance_id"]:
+        return "payload.id differs from entity_instance_id"
+    return None
+
+
+def _is_uuid(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

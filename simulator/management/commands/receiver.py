@@ -39,6 +39,11 @@ class Command(BaseCommand):
             raise CommandError("--fail-rate must be between 0 and 1")
         if not 100 <= status <= 599:
             raise CommandError("--status must be an HTTP status code (100-599)")
+        if float(options["latency_ms"]) < 0:  # type: ignore[arg-type]
+            raise CommandError("--latency-ms must not be negative")
+        tolerance = options["tolerance_seconds"]
+        if tolerance is not None and float(tolerance) <= 0:  # type: ignore[arg-type]
+            raise CommandError("--tolerance-seconds must be positive")
         if (options["username"] is None) != (options["password"] is None):
             raise CommandError("--username and --password go together")
         config = ReceiverConfig(
@@ -62,11 +67,17 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(receiver.stats.as_dict(), indent=2))
 
     async def _serve(self, receiver: Receiver, options: dict[str, object]) -> None:
-        runner = web.AppRunner(receiver.app(), access_log=None)
+        # Seconds Ctrl-C waits for requests in flight: hanging or slow ones (--hang,
+        # --latency-ms) are cut off rather than holding the shutdown for aiohttp's default 60.
+        runner = web.AppRunner(receiver.app(), access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, str(options["host"]), int(options["port"]))  # type: ignore[call-overload]
         await site.start()
-        self.stdout.write(f"receiver listening on http://{options['host']}:{options['port']}/")
+        # The bound port, not the requested one: with --port 0 the system picks it.
+        host, port = runner.addresses[0][:2]
+        host = f"[{host}]" if ":" in host else host
+        self.stdout.write(f"receiver listening on http://{host}:{port}/")
+        self.stdout.flush()  # a supervisor or test reading a pipe sees it now, not at exit
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -84,4 +95,5 @@ class Command(BaseCommand):
                         f"{stats.duplicates} duplicates, {sum(stats.rejected.values())} "
                         f"rejected, {stats.injected_failures} failed on purpose"
                     )
+                    self.stdout.flush()
         await runner.cleanup()
