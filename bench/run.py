@@ -1,0 +1,504 @@
+"""Hookline's delivery benchmark: one command, bounded scenarios, a table of figures.
+
+    python bench/run.py            # full run (N = 50,000 events x 4 subscriptions, 3 runs each)
+    python bench/run.py --smoke    # seconds: small N, one run (the test suite runs this)
+
+It uses PostgreSQL and Redis as they run on this machine (DATABASE_URL's server, a database of
+its own named `hookline_bench`, dropped and created anew; REDIS_URL's server, database 13), and
+starts everything else itself: Hookline's workers, fast local receivers, the two baselines.
+
+Scenarios (figures are medians over --runs):
+ 1  throughput: N events fanned out to K subscriptions, from first publish to last attempt
+    recorded; baselines (a) raw async batch script and (b) one Celery task per delivery, with
+    Hookline's throughput as a ratio to each
+ 3  latency: publish-to-first-attempt p50/p95/p99 at half the measured maximum rate
+ 3b the throughput scenario against a receiver that takes 100 ms per response
+ 4  isolation: throughput with one extra subscription whose endpoint hangs until the timeout
+ 5  backlog: time to claim one batch with 10,000 and with 1,000,000 deliveries waiting for retry
+"""
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PYTHON = sys.executable
+CELERY = str(Path(PYTHON).parent / "celery")
+RECEIVER_PORTS = {"fast": 18081, "slow": 18082, "hang": 18083}
+DATABASE_NAME = "hookline_bench"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--smoke", action="store_true", help="tiny N, one run: checks it works")
+    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--subscriptions", type=int, default=4)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--task-baseline-deliveries",
+        type=int,
+        default=20_000,
+        help="deliveries for the slow task-per-delivery baseline",
+    )
+    parser.add_argument("--backlog", type=int, nargs=2, default=[10_000, 1_000_000])
+    parser.add_argument("--worker-processes", type=int, default=2)
+    parser.add_argument("--json", help="also write the figures to this file")
+    options = parser.parse_args()
+    if options.smoke:
+        options.events, options.subscriptions, options.runs = 300, 2, 1
+        options.task_baseline_deliveries = 200
+        options.backlog = [1_000, 10_000]
+    return options
+
+
+def database_urls() -> tuple[str, str]:
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    parts = urlsplit(base)
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    return admin, urlunsplit(parts._replace(path=f"/{DATABASE_NAME}"))
+
+
+ADMIN_URL, BENCH_URL = database_urls()
+REDIS_URL = urlunsplit(
+    urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))._replace(path="/13")
+)
+ENVIRONMENT = {
+    **os.environ,
+    "DATABASE_URL": BENCH_URL,
+    "REDIS_URL": REDIS_URL,
+    "DJANGO_SETTINGS_MODULE": "config.settings",
+    "DEBUG": "false",
+    "SECRET_KEY": "benchmark-only-secret-key",
+    "WEBHOOK_ALLOW_HTTP_LOCAL": "true",
+    "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
+    "LOG_LEVEL": "WARNING",
+    "PYTHONPATH": str(ROOT),
+}
+
+
+class Processes:
+    def __init__(self) -> None:
+        self.running: list[subprocess.Popen[bytes]] = []
+        self.logs = Path(tempfile.mkdtemp(prefix="hookline-bench-"))
+
+    def start(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
+        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - lives with the process
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=ENVIRONMENT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.running.append(process)
+        return process
+
+    def stop(self, process: subprocess.Popen[bytes]) -> None:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.running.remove(process)
+
+    def check_alive(self) -> None:
+        for process in self.running:
+            if process.poll() is not None:
+                raise RuntimeError(f"{process.args} exited; see the logs in {self.logs}")
+
+    def stop_all(self) -> None:
+        for process in list(self.running):
+            self.stop(process)
+
+
+def prepare_database() -> None:
+    import psycopg2
+
+    admin = psycopg2.connect(ADMIN_URL)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {DATABASE_NAME} WITH (FORCE)")
+        cursor.execute(f"CREATE DATABASE {DATABASE_NAME}")
+    admin.close()
+    subprocess.run(
+        [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=ENVIRONMENT,
+        check=True,
+    )
+    os.environ.update({k: v for k, v in ENVIRONMENT.items() if k != "PYTHONPATH"})
+    import django
+
+    django.setup()
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def wait_for_port(port: int) -> None:
+    import socket
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"receiver on {port} did not start")
+
+
+class Bench:
+    def __init__(self, options: argparse.Namespace) -> None:
+        self.options = options
+        self.processes = Processes()
+        from accounts.models import Account
+
+        self.account = Account.objects.create(name="bench")
+        for name, port in RECEIVER_PORTS.items():
+            extra = {"slow": ["--latency-ms", "100"], "hang": ["--hang"]}.get(name, [])
+            self.processes.start(
+                f"receiver-{name}", [PYTHON, "bench/receiver.py", str(port), *extra]
+            )
+            wait_for_port(port)
+
+    # --- helpers ---------------------------------------------------------------------------
+    def reset(self) -> None:
+        from django.db import connection
+
+        from webhooks.models import Webhook
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "TRUNCATE deliveries_attempt, deliveries_delivery, events_event RESTART IDENTITY"
+            )
+        Webhook.objects.all().delete()
+        import redis
+
+        redis.Redis.from_url(REDIS_URL).flushdb()
+
+    def webhooks(self, receiver: str, count: int, **fields: object) -> list:
+        from webhooks.services import webhook_create
+
+        return [
+            webhook_create(
+                account=self.account,
+                url=f"http://127.0.0.1:{RECEIVER_PORTS[receiver]}/hook/{index}",
+                events=["products.create.v0"],
+                max_in_flight=None,
+                **fields,
+            )
+            for index in range(count)
+        ]
+
+    def items(self, count: int) -> list:
+        from events.payloads import PayloadGenerator
+
+        generator = PayloadGenerator(seed=1)
+        return [
+            ("products.create.v0", generator.payload("products.create.v0")) for _ in range(count)
+        ]
+
+    def publish(self, items: list, batch: int = 500) -> None:
+        from events.services import events_publish_batch
+
+        for start in range(0, len(items), batch):
+            events_publish_batch(account=self.account, items=items[start : start + batch])
+
+    def attempts_recorded(self, webhook_ids: list | None = None) -> int:
+        from deliveries.models import Attempt
+
+        attempts = Attempt.objects.all()
+        if webhook_ids is not None:
+            attempts = attempts.filter(webhook_id__in=webhook_ids)
+        return attempts.count()
+
+    def wait_recorded(
+        self, expected: int, webhook_ids: list | None = None, timeout: float = 900
+    ) -> float:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.processes.check_alive()
+            if self.attempts_recorded(webhook_ids) >= expected:
+                return time.monotonic()
+            time.sleep(0.05)
+        raise RuntimeError(f"only {self.attempts_recorded(webhook_ids)} of {expected} attempts")
+
+    def hookline_workers(self) -> subprocess.Popen[bytes]:
+        return self.processes.start(
+            "hookline-worker",
+            [
+                CELERY,
+                "-A",
+                "config",
+                "worker",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                str(self.options.worker_processes),
+                "--loglevel",
+                "WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+        )
+
+    def warm_up(self) -> None:
+        self.reset()
+        self.webhooks("fast", 1)
+        self.publish(self.items(50))
+        self.wait_recorded(50, timeout=60)
+
+    # --- scenarios -------------------------------------------------------------------------
+    def throughput(self, receiver: str = "fast", hanging: bool = False) -> float:
+        self.reset()
+        healthy = self.webhooks(receiver, self.options.subscriptions)
+        if hanging:
+            from webhooks.services import webhook_create
+
+            webhook_create(
+                account=self.account,
+                url=f"http://127.0.0.1:{RECEIVER_PORTS['hang']}/hook",
+                events=["products.create.v0"],
+                max_in_flight=100,
+            )
+        items = self.items(self.options.events)
+        expected = self.options.events * len(healthy)
+        started = time.monotonic()
+        self.publish(items)
+        finished = self.wait_recorded(expected, [w.id for w in healthy])
+        return expected / (finished - started)
+
+    def raw_baseline(self) -> float:
+        self.reset()
+        webhooks = self.webhooks("fast", self.options.subscriptions)
+        secrets = Path(self.processes.logs / "secrets.json")
+        secrets.write_text(
+            json.dumps({str(w.id): {"url": w.url, "secret": w.secret} for w in webhooks})
+        )
+        consumers = [
+            self.processes.start(
+                f"raw-{index}", [PYTHON, "bench/baseline_raw.py", BENCH_URL, str(secrets)]
+            )
+            for index in range(self.options.worker_processes)
+        ]
+        time.sleep(1)
+        items = self.items(self.options.events)
+        expected = self.options.events * len(webhooks)
+        started = time.monotonic()
+        self.publish(items)
+        finished = self.wait_recorded(expected)
+        for consumer in consumers:
+            self.processes.stop(consumer)
+        return expected / (finished - started)
+
+    def task_baseline(self) -> float:
+        from bench.baseline_tasks import deliver_one
+        from deliveries.models import Delivery
+
+        self.reset()
+        webhooks = self.webhooks("fast", self.options.subscriptions)
+        worker = self.processes.start(
+            "task-worker",
+            [
+                CELERY,
+                "-A",
+                "bench.baseline_tasks",
+                "worker",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                str(self.options.worker_processes),
+                "--loglevel",
+                "WARNING",
+                "-Q",
+                "bench-tasks",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+        )
+        time.sleep(3)
+        events = max(1, self.options.task_baseline_deliveries // len(webhooks))
+        items = self.items(events)
+        expected = events * len(webhooks)
+        started = time.monotonic()
+        for start in range(0, len(items), 500):
+            from events.services import events_publish_batch
+
+            published = events_publish_batch(account=self.account, items=items[start : start + 500])
+            # Only the task queue sends: the deliveries are parked away from Hookline's claims.
+            ids = list(Delivery.objects.filter(event__in=published).values_list("id", flat=True))
+            Delivery.objects.filter(id__in=ids).update(state="paused", next_attempt_at=None)
+            for delivery_id in ids:
+                deliver_one.delay(delivery_id)
+        finished = self.wait_recorded(expected)
+        self.processes.stop(worker)
+        return expected / (finished - started)
+
+    def latency(self, deliveries_per_second: float, seconds: float) -> dict[str, float]:
+        from django.db import connection
+
+        from events.services import events_publish_batch
+
+        self.reset()
+        webhooks = self.webhooks("fast", self.options.subscriptions)
+        events_per_second = deliveries_per_second / len(webhooks)
+        items = self.items(int(events_per_second * seconds) + 1)
+        tick = 0.02
+        started = time.monotonic()
+        sent = 0
+        while sent < len(items):
+            due = min(len(items), int((time.monotonic() - started) * events_per_second) + 1)
+            if due > sent:
+                events_publish_batch(account=self.account, items=items[sent:due])
+                sent = due
+            time.sleep(tick)
+        self.wait_recorded(len(items) * len(webhooks))
+        with connection.cursor() as cursor:
+            cursor.execute("""
+                SELECT percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (
+                    ORDER BY extract(epoch FROM a.started_at - d.event_created_at) * 1000)
+                FROM deliveries_attempt a JOIN deliveries_delivery d ON d.id = a.delivery_id
+                WHERE a.number = 1
+            """)
+            p50, p95, p99 = cursor.fetchone()[0]
+        return {"p50": p50, "p95": p95, "p99": p99, "rate": deliveries_per_second}
+
+    def backlog(self, waiting: int) -> float:
+        """Median seconds to claim one batch of 500 due deliveries behind `waiting` retries."""
+        from django.db import connection
+
+        from deliveries.services.claiming import deliveries_claim_due
+
+        self.reset()
+        (webhook,) = self.webhooks("fast", 1, active=False)
+        self.publish(self.items(1))
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id, created_at FROM events_event LIMIT 1")
+            event_id, created_at = cursor.fetchone()
+            insert = """
+                INSERT INTO deliveries_delivery (event_id, webhook_id, event_key,
+                    event_created_at, state, attempt_count, next_attempt_at, next_trigger,
+                    last_error_kind, created_at)
+                SELECT %s, %s, 'products.create.v0', %s, %s, 3, now() + %s * interval '1 second',
+                    'automatic', '', now()
+                FROM generate_series(1, %s)
+            """
+            cursor.execute(insert, [event_id, webhook.id, created_at, "failed", 86400, waiting])
+            cursor.execute(insert, [event_id, webhook.id, created_at, "pending", -1, 500])
+            cursor.execute("ANALYZE deliveries_delivery")
+        timings = []
+        for _ in range(7):
+            with connection.cursor() as cursor:
+                cursor.execute("""UPDATE deliveries_delivery SET state = 'pending',
+                    next_attempt_at = now() - interval '1 second', claim_token = NULL
+                    WHERE state = 'sending'""")
+            clock = time.perf_counter()
+            jobs = deliveries_claim_due(limit=500)
+            timings.append(time.perf_counter() - clock)
+            assert len(jobs) == 500, len(jobs)
+        return statistics.median(timings)
+
+
+def median_of(runs: int, measure) -> float:
+    return statistics.median(measure() for _ in range(runs))
+
+
+def main() -> int:
+    options = parse_args()
+    prepare_database()
+    bench = Bench(options)
+    figures: dict[str, object] = {}
+    try:
+        workers = bench.hookline_workers()
+        bench.warm_up()
+        runs = options.runs
+        figures["throughput"] = median_of(runs, bench.throughput)
+        figures["throughput_slow_receiver"] = median_of(runs, lambda: bench.throughput("slow"))
+        figures["throughput_with_hanging"] = median_of(runs, lambda: bench.throughput(hanging=True))
+        latency_seconds = 3 if options.smoke else 10
+        figures["latency"] = bench.latency(figures["throughput"] / 2, latency_seconds)
+        bench.processes.stop(workers)
+        figures["baseline_raw"] = median_of(runs, bench.raw_baseline)
+        figures["baseline_tasks"] = median_of(runs, bench.task_baseline)
+        figures["backlog"] = {waiting: bench.backlog(waiting) for waiting in options.backlog}
+    finally:
+        bench.processes.stop_all()
+    report(options, figures)
+    if options.json:
+        Path(options.json).write_text(json.dumps(figures, indent=2, default=str))
+    return 0
+
+
+def report(options: argparse.Namespace, figures: dict) -> None:
+    throughput = figures["throughput"]
+    latency = figures["latency"]
+    small, large = options.backlog
+    backlog = figures["backlog"]
+    rows = [
+        ("1 throughput (deliveries/s)", f"{throughput:,.0f}", ">= 10,000"),
+        ("1a raw baseline (deliveries/s)", f"{figures['baseline_raw']:,.0f}", ""),
+        ("1a ratio to raw", f"{throughput / figures['baseline_raw']:.2f}", ">= 0.75"),
+        ("1b task-per-delivery baseline (deliveries/s)", f"{figures['baseline_tasks']:,.0f}", ""),
+        (
+            "1b ratio to task-per-delivery",
+            f"{throughput / figures['baseline_tasks']:.1f}x",
+            ">= 12x",
+        ),
+        (
+            f"3 latency at {latency['rate']:,.0f}/s: p50 / p95 / p99 (ms)",
+            f"{latency['p50']:.0f} / {latency['p95']:.0f} / {latency['p99']:.0f}",
+            "p99 < 250",
+        ),
+        (
+            "3b throughput, 100 ms receiver (deliveries/s)",
+            f"{figures['throughput_slow_receiver']:,.0f}",
+            "",
+        ),
+        (
+            "3b ratio to fast receiver",
+            f"{figures['throughput_slow_receiver'] / throughput:.2f}",
+            ">= 0.80",
+        ),
+        (
+            "4 healthy throughput with a hanging endpoint",
+            f"{figures['throughput_with_hanging']:,.0f}",
+            "",
+        ),
+        (
+            "4 ratio to scenario 1",
+            f"{figures['throughput_with_hanging'] / throughput:.2f}",
+            ">= 0.90",
+        ),
+        (f"5 claim a batch, {small:,} waiting (ms)", f"{backlog[small] * 1000:.1f}", ""),
+        (f"5 claim a batch, {large:,} waiting (ms)", f"{backlog[large] * 1000:.1f}", ""),
+        ("5 ratio", f"{backlog[large] / backlog[small]:.2f}", "<= 2"),
+    ]
+    mode = "smoke" if options.smoke else "full"
+    print(
+        f"\nHookline benchmark ({mode}: N={options.events} events x {options.subscriptions} "
+        f"subscriptions, {options.worker_processes} worker processes, median of {options.runs})"
+    )
+    width = max(len(name) for name, _, _ in rows)
+    for name, value, target in rows:
+        print(f"  {name:<{width}}  {value:>16}  {target}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
