@@ -14,6 +14,7 @@ from webhooks.api import (
     WebhookDefaultsApi,
     WebhookDetailApi,
     WebhookListApi,
+    WebhookPreflightApi,
     WebhookRegenerateSecretApi,
     WebhookTestEventsApi,
 )
@@ -44,6 +45,11 @@ v1 = [
         name="webhook-regenerate-secret",
     ),
     path("webhooks/<uuid:webhook_id>/test/", WebhookTestEventsApi.as_view(), name="webhook-test"),
+    path(
+        "webhooks/<uuid:webhook_id>/preflight/",
+        WebhookPreflightApi.as_view(),
+        name="webhook-preflight",
+    ),
     path(
         "webhooks/<uuid:webhook_id>/deliveries/",
         WebhookDeliveryListApi.as_view(),

@@ -130,7 +130,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -188,6 +189,8 @@ SPECTACULAR_SETTINGS = {
         "DeliveryTriggerEnum": "deliveries.models.Delivery.Trigger",
         "EventSourceEnum": "events.models.Event.Source",
         "EventKeyEnum": "events.catalog.KNOWN_EVENT_KEYS",
+        "PreflightCheckNameEnum": "webhooks.api.PREFLIGHT_CHECK_CHOICES",
+        "PreflightCheckStatusEnum": "webhooks.api.PREFLIGHT_STATUS_CHOICES",
     },
     "TAGS": [
         {"name": "webhooks", "description": "Subscriptions: where to POST which events."},

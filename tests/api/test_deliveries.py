@@ -330,6 +330,21 @@ def test_metrics_without_attempts_are_empty_not_errors(api, webhook):
     assert metrics["volume"] == []
 
 
+def test_metrics_show_an_average_response_time_of_zero_as_zero_not_null(api, tenant, webhook):
+    # given: answers faster than the clock resolution, recorded as 0 ms
+    for _ in range(2):
+        add_attempt(Delivery.objects.get(event=publish(tenant.account)), duration_ms=0.0)
+
+    # when
+    response = api.get(f"/api/v1/webhooks/{webhook.id}/metrics/", {"window": "1h"})
+
+    # then: 0 is a measurement; null would say "no responses"
+    metrics = response.json()
+    assert metrics["attempts"] == 2
+    assert metrics["average_response_ms"] == 0.0
+    assert metrics["p95_response_ms"] == 0.0
+
+
 @pytest.mark.parametrize("window", ["24", "1y", "0h", "31d", "99999d", "1h; drop"])
 def test_metrics_refuse_bad_windows(api, webhook, window):
     # when

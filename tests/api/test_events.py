@@ -228,6 +228,38 @@ def test_list_refuses_bad_filters(api, query):
     assert set(query) <= set(response.json()["errors"])
 
 
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        str.upper,
+        lambda text: "{" + text + "}",
+        lambda text: "urn:uuid:" + text,
+        lambda text: text.replace("-", ""),
+    ],
+    ids=["uppercase", "braces", "urn", "no-hyphens"],
+)
+def test_a_non_canonical_payload_id_is_stored_canonical(api, tenant, spelling):
+    # given
+    create_webhook(tenant.account)
+    entity_id = uuid.uuid4()
+
+    # when
+    response = api.post(
+        URL,
+        {"event": EVENT, "payload": {"name": "Kaffee", "id": spelling(str(entity_id))}},
+        format="json",
+    )
+
+    # then: payload.id is the envelope's entity_instance_id, byte for byte
+    assert response.status_code == 202, response.json()
+    event = Event.objects.get(id=response.json()["event_id"])
+    assert event.entity_instance_id == entity_id
+    assert f'"id":"{entity_id}"' in event.payload_json
+    assert json.loads(event.payload_json) == {"name": "Kaffee", "id": str(entity_id)}
+    assert list(json.loads(event.payload_json)) == ["name", "id"]  # the key keeps its place
+    assert api.get(f"{URL}{event.id}/").json()["payload"]["id"] == str(entity_id)
+
+
 def test_detail_has_the_payload_and_the_deliveries(api, tenant):
     # given
     webhook = create_webhook(tenant.account)

@@ -32,6 +32,7 @@ def foreign_requests(foreign):
         ("delete", f"{webhook}/", None),
         ("post", f"{webhook}/regenerate-secret/", {}),
         ("post", f"{webhook}/test/", {"events": ["products.update.v0"]}),
+        ("post", f"{webhook}/preflight/", {}),
         ("get", f"{webhook}/deliveries/", None),
         ("post", f"{webhook}/resend/", {"all": True}),
         ("post", f"{webhook}/resend/", {"delivery_ids": [foreign["delivery"].id]}),

@@ -159,6 +159,8 @@ def test_password_can_be_cleared_and_username_removal_clears_it(api, tenant):
         ({"active": "maybe"}, "active"),
         ({"description": "x" * 501}, "description"),
         ({"password": "p"}, "username"),
+        ({"username": "shop:berlin", "password": "p"}, "username"),
+        ({"username": ":"}, "username"),
     ],
 )
 def test_invalid_fields_are_400_naming_the_field(api, settings, body, field):
@@ -176,6 +178,21 @@ def test_invalid_fields_are_400_naming_the_field(api, settings, body, field):
     assert error["code"] == "invalid"
     assert error["detail"]
     assert not Webhook.objects.exists()
+
+
+def test_a_username_with_a_colon_is_refused_on_update_too(api, tenant):
+    # given: RFC 7617 ends the user-id at the first colon, so "shop:berlin" with password "p"
+    # would reach the receiver as user "shop" with password "berlin:p"
+    webhook = create_webhook(tenant.account, username="shop", password="p")
+
+    # when
+    response = api.patch(f"{URL}{webhook.id}/", {"username": "shop:berlin"}, "json")
+
+    # then
+    assert response.status_code == 400
+    (message,) = response.json()["errors"]["username"]
+    assert '":"' in message
+    assert Webhook.objects.get(id=webhook.id).username == "shop"
 
 
 def test_unknown_event_keys_are_listed_with_the_known_ones(api):

@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 
 from deliveries.models import Attempt, Delivery
+from simulator.receiver import ReceiverConfig
 from tests.conftest import _test_database_url, wait_until
 from tests.support.processes import CeleryProcesses
 from tests.support.receivers import Reply
+from tests.support.reference_receiver import RunningReceiver
 from webhooks.models import Webhook
-from webhooks.services import webhook_send_test_events
+from webhooks.services import webhook_create, webhook_send_test_events
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
@@ -240,3 +242,56 @@ def test_manage_a_webhook_and_watch_its_deliveries(stack, page, account_with_tok
     expect(row).to_contain_text("Active")
     expect(row).to_contain_text("%")
     page.screenshot(path=str(ARTIFACTS / "dashboard-overview.png"), full_page=True)
+
+
+def background(locator: Any) -> str:
+    return locator.evaluate("element => getComputedStyle(element).backgroundColor")
+
+
+@pytest.mark.timeout(120)
+def test_run_the_pre_flight_check_from_the_detail_page(page, account_with_token):
+    # given: a webhook whose endpoint is the reference receiver, and a signed-in user on it
+    webhook = webhook_create(
+        account=account_with_token.account,
+        url="http://127.0.0.1:1/",
+        events=["customers.create.v0"],
+        connect_timeout_ms=1000,
+        request_timeout_ms=3000,
+    )
+    receiver = RunningReceiver(ReceiverConfig(secrets=[webhook.secret]))
+    Webhook.objects.filter(id=webhook.id).update(url=receiver.url())
+    try:
+        page.goto(f"/webhooks/{webhook.id}/")
+        page.get_by_label("Username").fill("acme")
+        page.get_by_label("Password").fill("pw-123456789")
+        page.get_by_role("button", name="Log in").click()
+
+        # when
+        page.get_by_role("button", name="Run pre-flight check").click()
+
+        # then: each check with its coloured result, detail and advice
+        expect(page).to_have_url(re.compile(rf"/webhooks/{webhook.id}/preflight/$"))
+        expect(page.locator(".check-row")).to_have_count(9)
+        expect(page.locator("#preflight-verdict")).to_contain_text(
+            "6 passed, 2 warnings, 0 failed, 1 skipped"
+        )
+
+        def label(name: str) -> Any:
+            return page.locator(f"#check-{name} .check-status")
+
+        expect(label("signed_event")).to_have_text("Pass")
+        assert background(label("signed_event")) == "rgb(30, 123, 52)"  # green
+        assert background(label("https")) == "rgb(180, 83, 9)"  # orange
+        assert background(label("basic_auth")) == "rgb(102, 102, 102)"  # grey
+        expect(page.locator("#check-dns .check-advice")).to_contain_text("Fine for local testing")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "dashboard-preflight.png"), full_page=True)
+        assert receiver.stats["accepted"] == 1
+
+        # when: back to the webhook
+        page.get_by_role("link", name="Back to the webhook").click()
+
+        # then
+        expect(page).to_have_url(re.compile(rf"/webhooks/{webhook.id}/$"))
+    finally:
+        receiver.close()

@@ -67,6 +67,7 @@ WEBHOOK_PAGES = {
     "webhook-deactivate": ("post",),
     "webhook-regenerate-secret": ("post",),
     "webhook-test": ("get", "post"),
+    "webhook-preflight": ("get", "post"),
     "webhook-history": ("get",),
     "webhook-resend-selected": ("post",),
     "webhook-resend-all": ("get", "post"),
@@ -294,6 +295,11 @@ def test_blank_limits_mean_unlimited_and_blank_timeouts_the_defaults(signed_in, 
         ({"burst": "0"}, "burst", {"burst": 0}),
         ({"max_in_flight": "0"}, "max_in_flight", {"max_in_flight": 0}),
         ({"password": "pw", "username": ""}, "username", {"password": "pw", "username": ""}),
+        (
+            {"username": "shop:berlin", "password": "pw"},
+            "username",
+            {"username": "shop:berlin", "password": "pw"},
+        ),
     ],
 )
 def test_the_form_shows_the_services_own_messages(

@@ -329,3 +329,22 @@ def test_retry_after_from_the_receiver_sets_the_next_attempt(account, webhook):
     delivery = Delivery.objects.get(id=job.delivery_id)
     assert delivery.state == "failed"
     assert delivery.next_attempt_at == now + timedelta(seconds=120)
+
+
+def test_reactivation_makes_paused_deliveries_due_oldest_first(account):
+    # given: three deliveries waiting for an inactive subscription
+    webhook = webhook_create(
+        account=account, url="https://example.com/hook", events=[EVENT], active=False
+    )
+    published = [publish(account) for _ in range(3)]
+
+    # when
+    from webhooks.services import webhook_update
+
+    webhook_update(webhook=webhook, active=True)
+
+    # then
+    claimed = [deliveries_claim_due(limit=1)[0] for _ in range(3)]
+    assert [job.delivery_id for job in claimed] == [
+        Delivery.objects.get(event_id=p.event.id).id for p in published
+    ]
