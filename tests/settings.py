@@ -27,3 +27,6 @@ for _name, _value in TEST_ENVIRONMENT.items():
 TEST_ENVIRONMENT = {name: os.environ[name] for name in TEST_ENVIRONMENT}
 
 from config.settings import *  # noqa: E402, F403
+
+# Hashing test users' passwords with PBKDF2 is most of a view test's time; MD5 is fine here.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
