@@ -95,13 +95,15 @@ def _load_jobs(ids: list[int], token: uuid.UUID, now: datetime) -> list[Delivery
     events = Event.objects.only(
         "id", "key", "entity_instance_id", "payload_json", "created_at"
     ).in_bulk({row["event_id"] for row in rows})
+    # What every delivery to one subscription shares is worked out once per claim.
+    endpoints = {webhook_id: _endpoint(webhook, now) for webhook_id, webhook in webhooks.items()}
     jobs = []
     for row in rows:
-        webhook = webhooks[row["webhook_id"]]
+        endpoint = endpoints[row["webhook_id"]]
         event = events[row["event_id"]]
         catalog_entry = event_type(event.key)
         body = render_envelope(
-            webhook_id=str(webhook.id),
+            webhook_id=endpoint.webhook_id,
             event_id=str(event.id),
             event_entity=catalog_entry.entity,
             event_type=catalog_entry.action,
@@ -116,22 +118,45 @@ def _load_jobs(ids: list[int], token: uuid.UUID, now: datetime) -> list[Delivery
                 claim_token=token,
                 attempt_number=row["attempt_count"] + 1,
                 trigger=row["next_trigger"],
-                webhook_id=webhook.id,
-                url=webhook.url,
+                webhook_id=row["webhook_id"],
+                url=endpoint.url,
                 body=body,
-                signing_secrets=tuple(webhook.signing_secrets(now)),
-                authorization=basic_authorization(webhook.username, webhook.password),
-                connect_timeout_seconds=webhook.connect_timeout_ms / 1000,
-                total_timeout_seconds=webhook.request_timeout_ms / 1000,
+                signing_secrets=endpoint.signing_secrets,
+                authorization=endpoint.authorization,
+                connect_timeout_seconds=endpoint.connect_timeout_seconds,
+                total_timeout_seconds=endpoint.total_timeout_seconds,
                 event_created_at=row["event_created_at"],
-                limits=Limits(
-                    rate_per_second=webhook.rate_per_second,
-                    burst=webhook.burst,
-                    max_in_flight=webhook.max_in_flight,
-                ),
+                limits=endpoint.limits,
             )
         )
     return jobs
+
+
+@dataclass(frozen=True)
+class _Endpoint:
+    webhook_id: str
+    url: str
+    signing_secrets: tuple[str, ...]
+    authorization: str | None
+    connect_timeout_seconds: float
+    total_timeout_seconds: float
+    limits: Limits
+
+
+def _endpoint(webhook: Webhook, now: datetime) -> _Endpoint:
+    return _Endpoint(
+        webhook_id=str(webhook.id),
+        url=webhook.url,
+        signing_secrets=tuple(webhook.signing_secrets(now)),
+        authorization=basic_authorization(webhook.username, webhook.password),
+        connect_timeout_seconds=webhook.connect_timeout_ms / 1000,
+        total_timeout_seconds=webhook.request_timeout_ms / 1000,
+        limits=Limits(
+            rate_per_second=webhook.rate_per_second,
+            burst=webhook.burst,
+            max_in_flight=webhook.max_in_flight,
+        ),
+    )
 
 
 def deliveries_defer(*, deferrals: list[tuple[DeliveryJob, datetime]]) -> None:
