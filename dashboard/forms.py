@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from deliveries.models import Delivery
 from deliveries.selectors import HistoryFilter
 from events.catalog import EVENT_TYPES
+from simulator.preflight import DEFAULT_EVENT_KEY
 from webhooks.models import Webhook
 from webhooks.services import webhook_defaults
 
@@ -155,6 +156,23 @@ class TestEventsForm(forms.Form):
     events = EventKeysField(
         label="Event types", help_text="One test event of each type, with a realistic payload."
     )
+
+
+class PreflightForm(forms.Form):
+    # A CharField behind a select, not a ChoiceField: the service judges the key (and names
+    # an unknown one the way the API does).
+    event = forms.CharField(
+        required=False,
+        label="Test event",
+        initial=DEFAULT_EVENT_KEY,
+        widget=forms.Select(choices=[(key, key) for key in EVENT_TYPES]),
+        help_text="The event type of the signed test requests.",
+    )
+
+    def event_key(self) -> str:
+        """The chosen key; the default test event when none was sent (the detail page's
+        button sends none)."""
+        return self.cleaned_data["event"] or DEFAULT_EVENT_KEY
 
 
 class RegenerateSecretForm(forms.Form):

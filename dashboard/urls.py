@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard.views import deliveries, history, webhooks
+from dashboard.views import deliveries, history, preflight, webhooks
 
 app_name = "dashboard"
 urlpatterns = [
@@ -29,6 +29,11 @@ urlpatterns = [
         name="webhook-regenerate-secret",
     ),
     path("webhooks/<uuid:webhook_id>/test/", webhooks.webhook_send_test, name="webhook-test"),
+    path(
+        "webhooks/<uuid:webhook_id>/preflight/",
+        preflight.webhook_preflight_view,
+        name="webhook-preflight",
+    ),
     path(
         "webhooks/<uuid:webhook_id>/history/",
         history.webhook_history_rows,

@@ -148,7 +148,10 @@ def webhook_metrics(
         "failed": total - totals["succeeded"],
         "success_rate": round(totals["succeeded"] / total, 4) if total else None,
         "error_rate": round((total - totals["succeeded"]) / total, 4) if total else None,
-        "average_response_ms": round(totals["average_ms"], 2) if totals["average_ms"] else None,
+        # `is not None`: an average of exactly 0 ms is a measurement, not missing data.
+        "average_response_ms": (
+            round(totals["average_ms"], 2) if totals["average_ms"] is not None else None
+        ),
         "p95_response_ms": round(p95_ms, 2) if p95_ms is not None else None,
         "retries_per_event": retries_per_event,
         "bucket_seconds": int(step.total_seconds()),

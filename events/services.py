@@ -86,6 +86,9 @@ def _clean_payload(
                 {"entity_instance_id": "Differs from payload.id; give one or make them equal."}
             )
         entity_instance_id = payload_uuid
+        # Canonical form (lowercase, no braces or urn:uuid:), so payload.id equals the
+        # envelope's entity_instance_id byte for byte; the key keeps its place.
+        payload = {**payload, "id": str(payload_uuid)}
     else:
         entity_instance_id = entity_instance_id or uuid.uuid4()
         # `"id": null` counts as no id: payload.id must equal the envelope's entity_instance_id.

@@ -112,6 +112,36 @@ def preflight_failed(results: Sequence[CheckResult]) -> bool:
     return any(result.status is CheckStatus.FAIL for result in results)
 
 
+def preflight_counts(results: Sequence[CheckResult]) -> dict[str, int]:
+    """Return how many checks ended in each status, keyed by every status's value in
+    ``CheckStatus`` order (``pass``, ``warn``, ``fail``, ``skipped``), zeros included."""
+    return {
+        str(status): sum(result.status is status for result in results) for status in CheckStatus
+    }
+
+
+def preflight_report(results: Sequence[CheckResult], *, url: str) -> dict[str, Any]:
+    """Return the report for machines, as ``preflight --json`` prints it and the API answers:
+    ``url`` (shown without query and credentials), ``ok`` (no check failed), ``summary``
+    (``preflight_counts``) and ``checks`` (each ``CheckResult.as_dict()``, in order)."""
+    return {
+        "url": display_url(url),
+        "ok": not preflight_failed(results),
+        "summary": preflight_counts(results),
+        "checks": [result.as_dict() for result in results],
+    }
+
+
+def preflight_verdict(results: Sequence[CheckResult]) -> str:
+    """Return the one-line verdict for people: ``"ready"``, ``"ready, with warnings to look
+    at"`` or ``"not ready: fix the failed checks"``."""
+    if preflight_failed(results):
+        return "not ready: fix the failed checks"
+    if any(result.status is CheckStatus.WARN for result in results):
+        return "ready, with warnings to look at"
+    return "ready"
+
+
 class WebhookLike(Protocol):
     id: Any
     url: str

@@ -1,4 +1,5 @@
-"""Subscriptions over HTTP: CRUD, defaults, secret rotation and test events (SPEC section 5).
+"""Subscriptions over HTTP: CRUD, defaults, secret rotation, test events and the pre-flight
+check (SPEC section 5).
 
 Thin: parse with a serializer, call one service or query, render. The rules (URL targets,
 event keys, ranges) live in webhooks.services / webhooks.rules; the serializers only state
@@ -25,6 +26,12 @@ from config.api import (
     require_account,
 )
 from events.catalog import KNOWN_EVENT_KEYS
+from simulator.preflight import (
+    CHECK_TITLES,
+    DEFAULT_EVENT_KEY,
+    CheckStatus,
+    preflight_report,
+)
 from webhooks import rules
 from webhooks.models import URL_MAX_LENGTH, Webhook
 from webhooks.services import (
@@ -32,6 +39,7 @@ from webhooks.services import (
     webhook_create,
     webhook_defaults,
     webhook_delete,
+    webhook_preflight,
     webhook_regenerate_secret,
     webhook_send_test_events,
     webhook_update,
@@ -182,6 +190,58 @@ class TestEventsOutputSerializer(serializers.Serializer):
     event_ids = serializers.ListField(child=serializers.UUIDField())
 
 
+class PreflightInputSerializer(serializers.Serializer):
+    event = EventKeyField(
+        required=False,
+        default=DEFAULT_EVENT_KEY,
+        help_text=f"The event type of the test event (default `{DEFAULT_EVENT_KEY}`).",
+    )
+
+
+# Named in SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"], so the enums get names of their own.
+PREFLIGHT_CHECK_CHOICES = list(CHECK_TITLES.items())
+PREFLIGHT_STATUS_CHOICES = [(str(status), str(status)) for status in CheckStatus]
+
+
+class PreflightCheckSerializer(serializers.Serializer):
+    name = serializers.ChoiceField(
+        choices=PREFLIGHT_CHECK_CHOICES,
+        help_text="Stable key of the check; the checks come in this order.",
+    )
+    title = serializers.CharField(help_text="The check in words.")
+    status = serializers.ChoiceField(
+        choices=PREFLIGHT_STATUS_CHOICES,
+        help_text="`skipped` when an earlier check made this one pointless, or (basic_auth) "
+        "when no username is configured.",
+    )
+    detail = serializers.CharField(help_text="What was found.")
+    advice = serializers.CharField(
+        allow_blank=True, help_text="What to do about it; empty when there is nothing to do."
+    )
+    data = serializers.DictField(
+        help_text="Measurements for machines, by check: `addresses`, `ms`, `status`, "
+        "`days_left`, ...; may be empty."
+    )
+
+
+# Built with type() because `pass` is a Python keyword; one count per CheckStatus.
+PreflightSummarySerializer = type(
+    "PreflightSummarySerializer",
+    (serializers.Serializer,),
+    {
+        "__doc__": "How many checks ended in each status.",
+        **{str(status): serializers.IntegerField(min_value=0) for status in CheckStatus},
+    },
+)
+
+
+class PreflightReportSerializer(serializers.Serializer):
+    url = serializers.CharField(help_text="The endpoint, shown without query string.")
+    ok = serializers.BooleanField(help_text="True when no check failed (warnings allowed).")
+    summary = PreflightSummarySerializer()
+    checks = PreflightCheckSerializer(many=True)
+
+
 def account_webhooks(request: Request) -> QuerySet[Webhook]:
     """The caller's subscriptions; none for a user without an account."""
     return Webhook.objects.filter(account_id=request_account_id(request))
@@ -318,3 +378,27 @@ class WebhookTestEventsApi(APIView):
         )
         output = {"event_ids": [item.event.id for item in published]}
         return Response(TestEventsOutputSerializer(output).data, status=status.HTTP_202_ACCEPTED)
+
+
+class WebhookPreflightApi(APIView):
+    @extend_schema(
+        operation_id="webhooks_preflight",
+        tags=TAGS,
+        request=PreflightInputSerializer,
+        responses={200: PreflightReportSerializer, **error_responses(400, 404, 413, 415)},
+        description="Run Tillhub's pre-flight checklist against the subscription's endpoint, "
+        "with its secrets, Basic auth and timeouts: URL rules, DNS, TCP, HTTPS certificate, "
+        "response time, a 2xx for a signed test event, a 4xx for a wrong signature, a 2xx for "
+        "the same event_id again, and Basic auth enforced (when configured). Sends up to four "
+        "POSTs of one test event and answers when they are done (up to a few request "
+        "timeouts). Stores nothing and creates no deliveries. The answer is 200 whatever the "
+        "checks found: `ok` is false when one failed. The body is optional. The same report "
+        "as `manage.py preflight --json`.",
+    )
+    def post(self, request: Request, webhook_id: Any) -> Response:
+        webhook = get_account_webhook(request, webhook_id)
+        serializer = PreflightInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        results = webhook_preflight(webhook=webhook, event_key=serializer.validated_data["event"])
+        report = preflight_report(results, url=webhook.url)
+        return Response(PreflightReportSerializer(report).data)

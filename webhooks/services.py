@@ -11,6 +11,7 @@ from deliveries.services.lifecycle import (
     deliveries_pause_for_webhook,
     deliveries_resume_for_webhook,
 )
+from simulator.preflight import DEFAULT_EVENT_KEY, CheckResult, endpoint_of_webhook, run_preflight
 from webhooks import rules
 from webhooks.models import Webhook, generate_signing_secret
 
@@ -74,6 +75,12 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
     for field, bounds in ranges.items():
         if field in values:
             check(field, lambda f=field, b=bounds: rules.validate_in_range(values[f], b, f))
+    if ":" in str(values.get("username") or ""):
+        # RFC 7617: the first colon of user-id:password ends the user-id, so a receiver
+        # would read the rest of the username as part of the password.
+        errors.setdefault("username", []).append(
+            'A username cannot contain ":" (HTTP Basic auth separates it from the password).'
+        )
     if values.get("password") and not values.get("username", True):
         errors.setdefault("username", []).append("A password needs a username.")
     if errors:
@@ -181,6 +188,28 @@ def webhook_send_test_events(*, webhook: Webhook, keys: list[str]) -> list["Publ
         event_publish(account=webhook.account, key=key, source="test", only_webhook=webhook)
         for key in canonical
     ]
+
+
+def webhook_preflight(*, webhook: Webhook, event_key: str = DEFAULT_EVENT_KEY) -> list[CheckResult]:
+    """Run Tillhub's pre-flight checklist against the subscription as deliveries reach it
+    (its URL, signing secrets, Basic auth and timeouts; the server's target rules, user agent
+    and redirect limit) and return the nine results in order.
+
+    Sends up to four POSTs of one realistic `event_key` event (aliases accepted) to the
+    endpoint and stores nothing. Blocking for up to a few request timeouts: call it outside a
+    database transaction. Raises ValidationError({"event": ...}) for a key outside the catalog.
+    """
+    try:
+        (key,) = rules.clean_event_keys([event_key])
+    except ValidationError as error:
+        raise ValidationError({"event": error.messages}) from error
+    return run_preflight(
+        **endpoint_of_webhook(webhook, now=timezone.now()),
+        policy=rules.target_policy(),
+        user_agent=settings.WEBHOOK_USER_AGENT,
+        max_redirects=settings.WEBHOOK_MAX_REDIRECTS,
+        event_key=key,
+    )
 
 
 def webhooks_reencrypt(*, batch_size: int = 500) -> int:

@@ -17,7 +17,10 @@ from simulator.preflight import (
     CheckStatus,
     display_url,
     endpoint_of_webhook,
+    preflight_counts,
     preflight_failed,
+    preflight_report,
+    preflight_verdict,
     run_preflight,
 )
 from webhooks.models import Webhook
@@ -65,12 +68,7 @@ class Command(BaseCommand):
         except UnknownEventKey as error:  # raised before anything is sent
             raise CommandError(str(error)) from error
         if options["json"]:
-            report = {
-                "url": display_url(endpoint["url"]),
-                "ok": not preflight_failed(results),
-                "summary": {str(s): sum(r.status is s for r in results) for s in CheckStatus},
-                "checks": [result.as_dict() for result in results],
-            }
+            report = preflight_report(results, url=endpoint["url"])
             self.stdout.write(json.dumps(report, indent=2, ensure_ascii=False))
         else:
             self.stdout.write(self._table(display_url(endpoint["url"]), results), ending="")
@@ -133,17 +131,10 @@ class Command(BaseCommand):
                 detail.append(f"\n→ {result.advice}", style="italic")
             table.add_row(str(number), result.title, Text(label, style=style), detail)
         console.print(table)
-        counts = {status: sum(r.status is status for r in results) for status in CheckStatus}
-        verdict = (
-            "not ready: fix the failed checks"
-            if counts[CheckStatus.FAIL]
-            else "ready, with warnings to look at"
-            if counts[CheckStatus.WARN]
-            else "ready"
-        )
+        counts = preflight_counts(results)
         console.print(
-            f"{counts[CheckStatus.PASS]} passed, {counts[CheckStatus.WARN]} warnings, "
-            f"{counts[CheckStatus.FAIL]} failed, {counts[CheckStatus.SKIPPED]} skipped: {verdict}"
+            f"{counts['pass']} passed, {counts['warn']} warnings, {counts['fail']} failed, "
+            f"{counts['skipped']} skipped: {preflight_verdict(results)}"
         )
         assert isinstance(console.file, io.StringIO)
         return console.file.getvalue()
