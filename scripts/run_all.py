@@ -43,7 +43,7 @@ def main() -> int:
         "receiver": [*manage, "receiver", "--port", str(RECEIVER_PORT), "--secret",
                      credentials["secret"]],
         "web": [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{WEB_PORT}",
-                "--workers", "2", "--threads", "4", "--access-logfile", "-"],
+                "--workers", "2", "--threads", "4", "--timeout", "120", "--access-logfile", "-"],
         "worker": [str(BIN / "celery"), "-A", "config", "worker", "--loglevel", "INFO",
                    "--concurrency", "2"],
         "scheduler": [str(BIN / "celery"), "-A", "config", "beat", "--loglevel", "INFO",
