@@ -83,7 +83,8 @@ Hookline is running (Ctrl-C stops everything).
         time.sleep(0.2)
     for child in children.values():
         if child.poll() is None:
-            os.killpg(child.pid, signal.SIGTERM)
+            # The main process only: gunicorn and Celery stop their own workers gracefully.
+            child.terminate()
     deadline = time.monotonic() + 10
     for child in children.values():
         try:
