@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Account
+from config.bulk import bulk_insert
 from deliveries.models import Delivery
 from deliveries.wakeup import wake_dispatcher
 from events.catalog import UnknownEventKey, canonical_event_key
@@ -211,8 +212,8 @@ def events_publish_batch(
             )
         deliveries.extend(_new_delivery(event, webhook, now) for webhook in subscribers[event.key])
     with transaction.atomic():
-        Event.objects.bulk_create(events)
-        Delivery.objects.bulk_create(deliveries, batch_size=1000)
+        bulk_insert(Event, events)
+        bulk_insert(Delivery, deliveries)
         if any(delivery.state == Delivery.State.PENDING for delivery in deliveries):
             transaction.on_commit(wake_dispatcher)
     return events

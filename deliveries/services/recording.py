@@ -1,4 +1,3 @@
-import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -9,6 +8,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from psycopg2.extras import execute_values
 
+from config.bulk import bulk_insert
 from deliveries.engine.backoff import retry_delay
 from deliveries.engine.http import SendResult
 from deliveries.engine.outcome import AttemptOutcome, Verdict
@@ -58,7 +58,7 @@ def attempts_record(reports: list[AttemptReport], *, now: datetime | None = None
             )
         )
         reports = [r for r in reports if r.job.delivery_id in existing]
-        _insert_attempts([_attempt_row(report) for report in reports])
+        bulk_insert(Attempt, [_attempt_row(report) for report in reports])
         _write_delivery_states(
             [(report.job.claim_token, _next_delivery_state(report, now)) for report in reports]
         )
@@ -118,48 +118,6 @@ _UPDATE_STATES_TEMPLATE = (
     "(%s, %s::uuid, %s, %s, %s::timestamptz, %s::timestamptz, %s::smallint, %s, %s::float8, "
     "%s::timestamptz)"
 )
-
-
-_ATTEMPT_COLUMNS = (
-    "delivery_id",
-    "webhook_id",
-    "number",
-    "trigger",
-    "started_at",
-    "duration_ms",
-    "outcome",
-    "request_url",
-    "request_headers",
-    "response_status",
-    "response_headers",
-    "response_body",
-    "error_kind",
-    "error_message",
-    "redirect_hops",
-)
-_JSON_COLUMNS = frozenset({"request_headers", "response_headers", "redirect_hops"})
-_INSERT_ATTEMPTS_SQL = (
-    f"INSERT INTO {Attempt._meta.db_table} ({', '.join(_ATTEMPT_COLUMNS)}) VALUES %s"  # noqa: S608
-)
-
-
-def _insert_attempts(attempts: list[Attempt]) -> None:
-    """One multi-row INSERT on PostgreSQL (the ORM's bulk_create spends more time building
-    SQL than the database spends storing it); the ORM elsewhere."""
-    if connection.vendor != "postgresql":
-        Attempt.objects.bulk_create(attempts)
-        return
-    rows = [
-        tuple(
-            json.dumps(getattr(attempt, column))
-            if column in _JSON_COLUMNS
-            else getattr(attempt, column)
-            for column in _ATTEMPT_COLUMNS
-        )
-        for attempt in attempts
-    ]
-    with connection.cursor() as cursor:
-        execute_values(cursor, _INSERT_ATTEMPTS_SQL, rows, page_size=1000)
 
 
 def _write_delivery_states(changes: list[tuple[uuid.UUID, Delivery]]) -> None:
