@@ -3,8 +3,7 @@
 import json
 
 from deliveries.models import Delivery
-from events.catalog import event_type
-from events.envelope import render_envelope
+from events.envelope import render_event
 
 # The dashboard's three colours (SPEC section 3): green = success response, red = error
 # response or failure, blue = payload sent / waiting for an answer or an attempt.
@@ -25,18 +24,7 @@ def state_colour(state: str) -> str:
 
 def delivery_body(delivery: Delivery) -> bytes:
     """The exact request body of every attempt of `delivery` (the same bytes each time)."""
-    event = delivery.event
-    entry = event_type(event.key)
-    return render_envelope(
-        webhook_id=str(delivery.webhook_id),
-        event_id=str(event.id),
-        event_entity=entry.entity,
-        event_type=entry.action,
-        event_version=entry.version,
-        entity_instance_id=str(event.entity_instance_id),
-        timestamp=event.created_at,
-        payload_json=event.payload_json,
-    )
+    return render_event(delivery.event, webhook_id=str(delivery.webhook_id))
 
 
 def pretty_body(body: bytes | str) -> str:

@@ -27,8 +27,7 @@ from deliveries.selectors import (
     webhook_metrics,
 )
 from deliveries.services.lifecycle import deliveries_resend_matching
-from events.catalog import event_type
-from events.envelope import render_envelope
+from events.envelope import render_event
 from webhooks.api import EventKeyField, get_account_webhook
 
 TAGS = ["deliveries"]
@@ -203,18 +202,7 @@ class MetricsSerializer(serializers.Serializer):
 
 def _request_body(delivery: Delivery) -> str:
     """The body every attempt of `delivery` sends, rendered as the sender renders it."""
-    event = delivery.event
-    entry = event_type(event.key)
-    return render_envelope(
-        webhook_id=str(delivery.webhook_id),
-        event_id=str(event.id),
-        event_entity=entry.entity,
-        event_type=entry.action,
-        event_version=entry.version,
-        entity_instance_id=str(event.entity_instance_id),
-        timestamp=event.created_at,
-        payload_json=event.payload_json,
-    ).decode()
+    return render_event(delivery.event, webhook_id=str(delivery.webhook_id)).decode()
 
 
 def _account_delivery(request: Request, delivery_id: Any) -> Delivery:

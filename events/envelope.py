@@ -7,6 +7,7 @@ bytes are identical across every attempt and resend.
 
 import json
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -43,3 +44,31 @@ def render_envelope(
         }
     )
     return f'{head[:-1]},"payload":{payload_json}}}'.encode()
+
+
+class StoredEvent(Protocol):
+    """What an event row offers (events.models.Event); kept structural so this module stays
+    free of Django."""
+
+    id: Any
+    key: str
+    entity_instance_id: Any
+    created_at: datetime
+    payload_json: str
+
+
+def render_event(event: StoredEvent, *, webhook_id: str) -> bytes:
+    """The body of every attempt to deliver `event` to the subscription `webhook_id`."""
+    from events.catalog import event_type
+
+    entry = event_type(event.key)
+    return render_envelope(
+        webhook_id=webhook_id,
+        event_id=str(event.id),
+        event_entity=entry.entity,
+        event_type=entry.action,
+        event_version=entry.version,
+        entity_instance_id=str(event.entity_instance_id),
+        timestamp=event.created_at,
+        payload_json=event.payload_json,
+    )

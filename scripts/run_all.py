@@ -40,14 +40,48 @@ def main() -> int:
     )
     credentials = json.loads(demo.stdout.strip().splitlines()[-1])
     processes = {
-        "receiver": [*manage, "receiver", "--port", str(RECEIVER_PORT), "--secret",
-                     credentials["secret"]],
-        "web": [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{WEB_PORT}",
-                "--workers", "2", "--threads", "4", "--timeout", "120", "--access-logfile", "-"],
-        "worker": [str(BIN / "celery"), "-A", "config", "worker", "--loglevel", "INFO",
-                   "--concurrency", "2"],
-        "scheduler": [str(BIN / "celery"), "-A", "config", "beat", "--loglevel", "INFO",
-                      "--schedule", str(ROOT / "var" / "celerybeat-schedule")],
+        "receiver": [
+            *manage,
+            "receiver",
+            "--port",
+            str(RECEIVER_PORT),
+            "--secret",
+            credentials["secret"],
+        ],
+        "web": [
+            str(BIN / "gunicorn"),
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{WEB_PORT}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--timeout",
+            "120",
+            "--access-logfile",
+            "-",
+        ],
+        "worker": [
+            str(BIN / "celery"),
+            "-A",
+            "config",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+        ],
+        "scheduler": [
+            str(BIN / "celery"),
+            "-A",
+            "config",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(ROOT / "var" / "celerybeat-schedule"),
+        ],
     }
     children = {
         name: subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)

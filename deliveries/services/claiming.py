@@ -9,8 +9,7 @@ from django.utils import timezone
 
 from deliveries.engine.limits import Limits
 from deliveries.models import Delivery
-from events.catalog import event_type
-from events.envelope import render_envelope
+from events.envelope import render_event
 from events.models import Event
 from webhooks.models import Webhook
 
@@ -100,18 +99,7 @@ def _load_jobs(ids: list[int], token: uuid.UUID, now: datetime) -> list[Delivery
     jobs = []
     for row in rows:
         endpoint = endpoints[row["webhook_id"]]
-        event = events[row["event_id"]]
-        catalog_entry = event_type(event.key)
-        body = render_envelope(
-            webhook_id=endpoint.webhook_id,
-            event_id=str(event.id),
-            event_entity=catalog_entry.entity,
-            event_type=catalog_entry.action,
-            event_version=catalog_entry.version,
-            entity_instance_id=str(event.entity_instance_id),
-            timestamp=event.created_at,
-            payload_json=event.payload_json,
-        )
+        body = render_event(events[row["event_id"]], webhook_id=endpoint.webhook_id)
         jobs.append(
             DeliveryJob(
                 delivery_id=row["id"],

@@ -103,7 +103,7 @@ def test_command_writes_json_and_fails_above_the_error_rate(stack, account, tmp_
 def test_command_rejects_bad_arguments(db):
     with pytest.raises(CommandError, match="rate"):
         call_command("loadtest", "--url", "https://example.com", "--rate", "0", "--duration", "1")
-    with pytest.raises(CommandError, match="Unknown|unknown"):
+    with pytest.raises(CommandError, match=r"[Uu]nknown"):
         call_command(
             "loadtest",
             "--url",
