@@ -343,7 +343,7 @@ class Bench:
 
             published = events_publish_batch(account=self.account, items=items[start : start + 500])
             # Only the task queue sends: the deliveries are parked away from Hookline's claims.
-            ids = list(Delivery.objects.filter(event__in=published).values_list("id", flat=True))
+            ids = list(Delivery.objects.filter(event_id__in=published).values_list("id", flat=True))
             Delivery.objects.filter(id__in=ids).update(state="paused", next_attempt_at=None)
             for delivery_id in ids:
                 deliver_one.delay(delivery_id)

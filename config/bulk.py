@@ -44,3 +44,30 @@ def bulk_insert(model: type[models.Model], objects: Sequence[models.Model]) -> N
             rows,
             page_size=ROWS_PER_STATEMENT,
         )
+
+
+def bulk_insert_rows(
+    model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[object]]
+) -> None:
+    """Insert rows given as tuples of database-ready values for `columns` (attribute names).
+
+    The fastest path, for the bulk publisher: no model instance per row on PostgreSQL. Elsewhere
+    the rows become instances for the ORM's bulk_create.
+    """
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create(
+            [model(**dict(zip(columns, row, strict=True))) for row in rows]
+        )
+        return
+    meta = model._meta
+    names = ", ".join(connection.ops.quote_name(meta.get_field(c).column) for c in columns)
+    table = connection.ops.quote_name(meta.db_table)
+    with connection.cursor() as cursor:
+        execute_values(
+            cursor,
+            f"INSERT INTO {table} ({names}) VALUES %s",  # noqa: S608 - names from the model
+            rows,
+            page_size=ROWS_PER_STATEMENT,
+        )

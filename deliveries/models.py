@@ -29,17 +29,21 @@ class Delivery(models.Model):
     event_key = models.CharField(max_length=64)
     event_created_at = models.DateTimeField()
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
-    attempt_count = models.PositiveIntegerField(default=0)
+    # Database defaults too: the bulk publisher inserts rows without these columns.
+    attempt_count = models.PositiveIntegerField(default=0, db_default=0)
     # When a pending/failed delivery is due; for a `sending` one, when its worker's lease ends
     # and another worker may take it. One column and one index serve both.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claim_token = models.UUIDField(null=True, blank=True)
     next_trigger = models.CharField(
-        max_length=16, choices=Trigger.choices, default=Trigger.AUTOMATIC
+        max_length=16,
+        choices=Trigger.choices,
+        default=Trigger.AUTOMATIC,
+        db_default=Trigger.AUTOMATIC,
     )
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    last_error_kind = models.CharField(max_length=32, blank=True)
+    last_error_kind = models.CharField(max_length=32, blank=True, db_default="")
     last_duration_ms = models.FloatField(null=True, blank=True)
     succeeded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

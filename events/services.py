@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Account
-from config.bulk import bulk_insert
+from config.bulk import bulk_insert_rows
 from deliveries.models import Delivery
 from deliveries.wakeup import wake_dispatcher
 from events.catalog import UnknownEventKey, canonical_event_key
@@ -183,40 +183,73 @@ def events_publish_batch(
     items: list[tuple[str, dict[str, Any]]],
     source: str = Event.Source.GENERATED,
     only_webhook: Webhook | None = None,
-) -> list[Event]:
+) -> list[uuid.UUID]:
     """Publish many events with their deliveries in one transaction (bulk inserts).
 
     `items` holds (canonical key, payload with a UUID `id`) pairs, e.g. from PayloadGenerator;
     they are trusted (no size or depth checks): this is for the load tester and benchmarks,
-    not for input from outside. Returns the events, in order.
+    not for input from outside. Returns the event ids, in order.
     """
     now = timezone.now()
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)
-    events = [
-        Event(
-            account=account,
-            key=key,
-            entity_instance_id=uuid.UUID(str(payload["id"])),
-            payload_json=compact_json(payload),
-            source=source,
-            created_at=now,
-        )
-        for key, payload in items
-    ]
     subscribers: dict[str, list[Webhook]] = {}
-    deliveries = []
-    for event in events:
-        if event.key not in subscribers:
-            subscribers[event.key] = (
-                [only_webhook] if only_webhook else subscribed_webhooks(account, event.key)
+    event_rows = []
+    delivery_rows = []
+    for key, payload in items:
+        event_id = uuid.uuid4()
+        event_rows.append(
+            (
+                event_id,
+                account.id,
+                key,
+                uuid.UUID(str(payload["id"])),
+                compact_json(payload),
+                source,
+                now,
             )
-        deliveries.extend(_new_delivery(event, webhook, now) for webhook in subscribers[event.key])
+        )
+        if key not in subscribers:
+            subscribers[key] = [only_webhook] if only_webhook else subscribed_webhooks(account, key)
+        for webhook in subscribers[key]:
+            delivery_rows.append(
+                (
+                    event_id,
+                    webhook.id,
+                    key,
+                    now,
+                    Delivery.State.PENDING if webhook.active else Delivery.State.PAUSED,
+                    now if webhook.active else None,
+                    now,
+                )
+            )
     with transaction.atomic():
-        bulk_insert(Event, events)
-        bulk_insert(Delivery, deliveries)
-        if any(delivery.state == Delivery.State.PENDING for delivery in deliveries):
+        bulk_insert_rows(Event, _EVENT_COLUMNS, event_rows)
+        bulk_insert_rows(Delivery, _DELIVERY_COLUMNS, delivery_rows)
+        if any(webhook.active for targets in subscribers.values() for webhook in targets):
             transaction.on_commit(wake_dispatcher)
-    return events
+    return [row[0] for row in event_rows]
+
+
+_EVENT_COLUMNS = (
+    "id",
+    "account_id",
+    "key",
+    "entity_instance_id",
+    "payload_json",
+    "source",
+    "created_at",
+)
+# The other columns of a new delivery have database-neutral defaults given here explicitly,
+# since Django's defaults live in Python, not in the table.
+_DELIVERY_COLUMNS = (
+    "event_id",
+    "webhook_id",
+    "event_key",
+    "event_created_at",
+    "state",
+    "next_attempt_at",
+    "created_at",
+)
 
 
 def subscribed_webhooks(account: Account, key: str) -> list[Webhook]:
