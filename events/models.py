@@ -15,7 +15,10 @@ class Event(models.Model):
         LOADTEST = "loadtest"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="events")
+    # Indexed through (account, -created_at) below, not on its own.
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     key = models.CharField(max_length=64)
     entity_instance_id = models.UUIDField()
     # The payload as compact JSON text, not a JSONField: PostgreSQL's jsonb would reorder the
