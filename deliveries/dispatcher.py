@@ -1,9 +1,9 @@
 """The worker's delivery loop: claim due deliveries in batches, send them concurrently with
 one async HTTP client, record the results in batches.
 
-One Celery task per worker process runs this loop at a time. Database work runs on one thread
-of its own (Django's ORM is synchronous), so the event loop keeps sending while a claim or a
-record is under way. No transaction is open while a request is in flight: claim (short
+One Celery task per worker process runs this loop at a time. Database work runs on two threads
+of its own (Django's ORM is synchronous), one claiming while the other records, so the event
+loop keeps sending while either is under way. No transaction is open while a request is in flight: claim (short
 transaction), send (none), record (short transaction).
 
 A slow endpoint holds only its own requests: the loop keeps claiming and sending as long as
@@ -83,62 +83,88 @@ class Dispatcher:
 
     async def run(self, *, max_seconds: float) -> DispatchSummary:
         """Deliver due work until none is due and nothing is in flight, or `max_seconds` pass
-        (then finish what is in flight and report `more_due`)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + max_seconds
-        summary = DispatchSummary()
-        in_flight: set[asyncio.Task[AttemptReport]] = set()
-        unrecorded: list[AttemptReport] = []
-        last_record = loop.time()
-        next_claim_at = loop.time()
-        last_claim_full = False
+        (then finish what is in flight and report `more_due`).
 
-        while True:
-            now = loop.time()
-            room = self.max_in_flight - len(in_flight)
-            claiming = now < deadline
-            # Claim when at least half a batch fits, so claims stay batched under load.
-            if (
-                claiming
-                and room >= min(self.batch_size, self.max_in_flight) // 2
-                and (now >= next_claim_at)
-            ):
-                jobs = await self._claim(min(room, self.batch_size))
-                if jobs is None:
-                    next_claim_at = loop.time() + DATABASE_RETRY_SECONDS
-                else:
-                    summary.claimed += len(jobs)
-                    last_claim_full = len(jobs) == min(room, self.batch_size)
-                    if not last_claim_full:
-                        next_claim_at = loop.time() + IDLE_CLAIM_INTERVAL_SECONDS
-                    for job in await self._admit(jobs):
-                        in_flight.add(asyncio.create_task(self._attempt(job)))
-            # Done when nothing is left to send or record and either the deadline passed or
-            # the last claim found less than it asked for (nothing more is due right now).
-            if not in_flight and not unrecorded and (not claiming or not last_claim_full):
-                break
-            if in_flight:
-                done, in_flight = await asyncio.wait(
-                    in_flight, timeout=self.record_interval, return_when=asyncio.FIRST_COMPLETED
+        Claiming and recording run side by side, each on its own database connection, so
+        neither waits for the other and the HTTP client is never starved while a batch of
+        results is being written.
+        """
+        loop = asyncio.get_running_loop()
+        self._deadline = loop.time() + max_seconds
+        self._summary = DispatchSummary()
+        self._in_flight: set[asyncio.Task[AttemptReport]] = set()
+        self._finished: list[AttemptReport] = []
+        self._slot_freed = asyncio.Event()
+        self._claiming = True
+        recorder = asyncio.create_task(self._record_continuously())
+        try:
+            await self._claim_continuously()
+            while self._in_flight:
+                await asyncio.wait(set(self._in_flight))
+        finally:
+            self._claiming = False
+            await recorder
+        return self._summary
+
+    async def _claim_continuously(self) -> None:
+        loop = asyncio.get_running_loop()
+        # Claim when at least half a batch fits, so claims stay batched under load.
+        minimum_room = max(1, min(self.batch_size, self.max_in_flight) // 2)
+        while loop.time() < self._deadline:
+            room = self.max_in_flight - len(self._in_flight)
+            if room < minimum_room:
+                self._slot_freed.clear()
+                await self._slot_freed.wait()
+                continue
+            wanted = min(room, self.batch_size)
+            jobs = await self._claim(wanted)
+            if jobs is None:
+                await asyncio.sleep(DATABASE_RETRY_SECONDS)
+                continue
+            self._summary.claimed += len(jobs)
+            for job in await self._admit(jobs):
+                task = asyncio.create_task(self._attempt(job))
+                self._in_flight.add(task)
+                task.add_done_callback(self._attempt_done)
+            if len(jobs) < wanted:
+                # Nothing more is due right now: stop once the last requests are answered,
+                # or look again shortly while slow ones are still out.
+                if not self._in_flight:
+                    return
+                await asyncio.sleep(IDLE_CLAIM_INTERVAL_SECONDS)
+        self._summary.more_due = True
+
+    def _attempt_done(self, task: "asyncio.Task[AttemptReport]") -> None:
+        self._in_flight.discard(task)
+        self._finished.append(task.result())
+        self._slot_freed.set()
+
+    async def _record_continuously(self) -> None:
+        """Write finished attempts in groups, every WEBHOOK_RECORD_INTERVAL_SECONDS at most."""
+        failing_since: float | None = None
+        loop = asyncio.get_running_loop()
+        while self._claiming or self._in_flight or self._finished:
+            if not self._finished:
+                await asyncio.sleep(self.record_interval)
+                continue
+            reports, self._finished = self._finished, []
+            await self._release([report.job for report in reports])
+            if await self._record(reports):
+                self._summary.recorded += len(reports)
+                failing_since = None
+                await asyncio.sleep(self.record_interval)
+                continue
+            failing_since = failing_since or loop.time()
+            if not self._claiming and loop.time() - failing_since > self.lease_seconds:
+                # Their leases have ended: other workers send them again (at least once).
+                logger.error(
+                    "dropping %d unrecorded attempts after %.0f s of database errors",
+                    len(reports),
+                    self.lease_seconds,
                 )
-                finished = [task.result() for task in done]
-                unrecorded.extend(finished)
-                await self._release([report.job for report in finished])
-            else:
-                await asyncio.sleep(0)
-            if unrecorded and (
-                len(unrecorded) >= self.batch_size
-                or loop.time() - last_record >= self.record_interval
-                or not in_flight
-            ):
-                if await self._record(unrecorded):
-                    summary.recorded += len(unrecorded)
-                    unrecorded = []
-                    last_record = loop.time()
-                else:
-                    await asyncio.sleep(DATABASE_RETRY_SECONDS)
-        summary.more_due = last_claim_full and loop.time() >= deadline
-        return summary
+                continue
+            self._finished[:0] = reports
+            await asyncio.sleep(DATABASE_RETRY_SECONDS)
 
     async def _claim(self, limit: int) -> list[DeliveryJob] | None:
         def claim() -> list[DeliveryJob]:
@@ -261,7 +287,8 @@ class DispatchRuntime:
             self.loop = uvloop.new_event_loop()
         except ImportError:  # pragma: no cover - uvloop is a pinned dependency
             self.loop = asyncio.new_event_loop()
-        self.database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dispatch-db")
+        # Two threads, two connections: one claims while the other records.
+        self.database = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dispatch-db")
         self.sender = self.loop.run_until_complete(self._open_sender())
         self.limiter = self.loop.run_until_complete(self._open_limiter())
 
