@@ -235,7 +235,7 @@ class Bench:
             self.processes.check_alive()
             if self.attempts_recorded(webhook_ids) >= expected:
                 return time.monotonic()
-            time.sleep(0.05)
+            time.sleep(0.2)  # a count over every attempt: not too often
         raise RuntimeError(f"only {self.attempts_recorded(webhook_ids)} of {expected} attempts")
 
     def hookline_workers(self) -> subprocess.Popen[bytes]:

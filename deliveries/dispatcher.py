@@ -3,8 +3,8 @@ one async HTTP client, record the results in batches.
 
 One Celery task per worker process runs this loop at a time. Database work runs on two threads
 of its own (Django's ORM is synchronous), one claiming while the other records, so the event
-loop keeps sending while either is under way. No transaction is open while a request is in flight: claim (short
-transaction), send (none), record (short transaction).
+loop keeps sending while either is under way. No transaction is open while a request is in
+flight: claim (short transaction), send (none), record (short transaction).
 
 A slow endpoint holds only its own requests: the loop keeps claiming and sending as long as
 there is room, whatever is still waiting for an answer.

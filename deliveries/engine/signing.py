@@ -8,7 +8,6 @@ per live secret; receivers accept the request when any of them matches.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 from collections.abc import Sequence
 
@@ -18,7 +17,8 @@ SIGNATURE_SCHEME = "v1"
 def sign(secret: str, timestamp_ms: int, body: bytes) -> str:
     """Return the standard, padded base64 (44 characters) HMAC-SHA256 of ``"<t>." + body``."""
     message = f"{timestamp_ms}.".encode() + body
-    digest = hmac.new(secret.encode("utf-8"), message, hashlib.sha256).digest()
+    # The one-shot C digest: several times cheaper than building an HMAC object per attempt.
+    digest = hmac.digest(secret.encode("utf-8"), message, "sha256")
     return base64.b64encode(digest).decode("ascii")
 
 

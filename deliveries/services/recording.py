@@ -8,7 +8,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from psycopg2.extras import execute_values
 
-from config.bulk import bulk_insert
+from config.bulk import bulk_insert_rows
 from deliveries.engine.backoff import retry_delay
 from deliveries.engine.http import SendResult
 from deliveries.engine.outcome import AttemptOutcome, Verdict
@@ -58,7 +58,7 @@ def attempts_record(reports: list[AttemptReport], *, now: datetime | None = None
             )
         )
         reports = [r for r in reports if r.job.delivery_id in existing]
-        bulk_insert(Attempt, [_attempt_row(report) for report in reports])
+        bulk_insert_rows(Attempt, _ATTEMPT_COLUMNS, [_attempt_row(report) for report in reports])
         _write_delivery_states(
             [(report.job.claim_token, _next_delivery_state(report, now)) for report in reports]
         )
@@ -120,7 +120,7 @@ _UPDATE_STATES_TEMPLATE = (
 )
 
 
-def _write_delivery_states(changes: list[tuple[uuid.UUID, Delivery]]) -> None:
+def _write_delivery_states(changes: list[tuple[uuid.UUID, "_DeliveryState"]]) -> None:
     """Apply the new states: one statement on PostgreSQL, one per row elsewhere (SQLite, the
     embedded default, serialises writers anyway)."""
     if connection.vendor == "postgresql":
@@ -142,31 +142,67 @@ def _write_delivery_states(changes: list[tuple[uuid.UUID, Delivery]]) -> None:
         )
 
 
-def _attempt_row(report: AttemptReport) -> Attempt:
+_ATTEMPT_COLUMNS = (
+    "delivery_id",
+    "webhook_id",
+    "number",
+    "trigger",
+    "started_at",
+    "duration_ms",
+    "outcome",
+    "request_url",
+    "request_headers",
+    "response_status",
+    "response_headers",
+    "response_body",
+    "error_kind",
+    "error_message",
+    "redirect_hops",
+)
+
+
+def _attempt_row(report: AttemptReport) -> tuple[object, ...]:
+    """The attempt as values for _ATTEMPT_COLUMNS (a tuple: this runs for every attempt)."""
     result = report.result
-    return Attempt(
-        delivery_id=report.job.delivery_id,
-        webhook_id=report.job.webhook_id,
-        number=report.job.attempt_number,
-        trigger=report.job.trigger,
-        started_at=report.started_at,
-        duration_ms=result.duration_ms,
-        outcome=report.verdict.outcome.value,
-        request_url=report.job.url,
-        request_headers=redact_headers(report.request_headers),
-        response_status=result.status,
-        response_headers=result.response_headers,
-        response_body=result.response_body,
-        error_kind=result.error_kind.value if result.error_kind else "",
-        error_message=result.error_message or "",
-        redirect_hops=[{"url": hop.url, "status": hop.status} for hop in result.hops],
+    return (
+        report.job.delivery_id,
+        report.job.webhook_id,
+        report.job.attempt_number,
+        report.job.trigger,
+        report.started_at,
+        result.duration_ms,
+        report.verdict.outcome.value,
+        report.job.url,
+        redact_headers(report.request_headers),
+        result.status,
+        result.response_headers,
+        result.response_body,
+        result.error_kind.value if result.error_kind else "",
+        result.error_message or "",
+        [{"url": hop.url, "status": hop.status} for hop in result.hops],
     )
 
 
-def _next_delivery_state(report: AttemptReport, now: datetime) -> Delivery:
+@dataclass
+class _DeliveryState:
+    """A delivery's columns after an attempt (see _STATE_COLUMNS)."""
+
+    id: int
+    state: str
+    attempt_count: int
+    next_attempt_at: datetime | None
+    last_attempt_at: datetime
+    last_status_code: int | None
+    last_error_kind: str
+    last_duration_ms: float
+    succeeded_at: datetime | None
+
+
+def _next_delivery_state(report: AttemptReport, now: datetime) -> _DeliveryState:
     job, result, verdict = report.job, report.result, report.verdict
-    delivery = Delivery(
+    delivery = _DeliveryState(
         id=job.delivery_id,
+        state=Delivery.State.FAILED,
         attempt_count=job.attempt_number,
         succeeded_at=None,
         last_attempt_at=report.started_at,
