@@ -64,6 +64,11 @@ class Dispatcher:
         self.database = database
         self.limiter = limiter
         self.lease_seconds = settings.WEBHOOK_CLAIM_LEASE_SECONDS
+        # Subscriptions at their in-flight cap (all workers' requests count), with the loop
+        # time until which this worker leaves their deliveries unclaimed: claiming them now
+        # would only put them back, churn that a hanging endpoint would otherwise cause. Ends
+        # early when one of this worker's requests to it ends.
+        self._saturated: dict[object, float] = {}
         self.batch_size = settings.WEBHOOK_DISPATCH_BATCH_SIZE
         self.max_in_flight = settings.WEBHOOK_DISPATCH_MAX_IN_FLIGHT
         self.record_interval = settings.WEBHOOK_RECORD_INTERVAL_SECONDS
@@ -95,6 +100,7 @@ class Dispatcher:
         self._in_flight: set[asyncio.Task[AttemptReport]] = set()
         self._finished: list[AttemptReport] = []
         self._slot_freed = asyncio.Event()
+        self._saturated.clear()
         self._claiming = True
         recorder = asyncio.create_task(self._record_continuously())
         try:
@@ -136,7 +142,9 @@ class Dispatcher:
 
     def _attempt_done(self, task: "asyncio.Task[AttemptReport]") -> None:
         self._in_flight.discard(task)
-        self._finished.append(task.result())
+        report = task.result()
+        self._finished.append(report)
+        self._saturated.pop(report.job.webhook_id, None)
         self._slot_freed.set()
 
     async def _record_continuously(self) -> None:
@@ -167,9 +175,12 @@ class Dispatcher:
             await asyncio.sleep(DATABASE_RETRY_SECONDS)
 
     async def _claim(self, limit: int) -> list[DeliveryJob] | None:
+        now = asyncio.get_running_loop().time()
+        saturated = [webhook for webhook, until in self._saturated.items() if until > now]
+
         def claim() -> list[DeliveryJob]:
             clear_wakeup()
-            return deliveries_claim_due(limit=limit)
+            return deliveries_claim_due(limit=limit, exclude_webhook_ids=saturated)
 
         try:
             return await self._in_database(claim)
@@ -206,6 +217,10 @@ class Dispatcher:
                 admission_count = 0
             else:
                 retry_in, admission_count = admission.retry_in, admission.admitted
+                if admission.in_flight_full:
+                    self._saturated[webhook_id] = asyncio.get_running_loop().time() + min(
+                        group[0].total_timeout_seconds, MAX_SLOT_WAIT_SECONDS
+                    )
             admitted.extend(group[:admission_count])
             deferrals.extend(
                 (job, now + timedelta(seconds=delay))

@@ -36,6 +36,9 @@ class Admission:
     admitted: int  # the first `admitted` of the requested members may be sent now
     # Seconds after which the i-th refused member (0-based) may try again.
     retry_in: tuple[float, ...]
+    # True when the cap on requests in flight refused some: nothing more of this subscription
+    # can go until one of its requests ends.
+    in_flight_full: bool = False
 
 
 def spread_retries(
@@ -122,7 +125,7 @@ class InProcessLimiter:
             in_flight_full=in_flight_full,
             slot_seconds=slot_seconds,
         )
-        return Admission(admitted, retry_in)
+        return Admission(admitted, retry_in, in_flight_full)
 
     async def release(self, key: str, members: Sequence[str]) -> None:
         bucket = self.buckets.get(key)
@@ -218,7 +221,7 @@ class RedisLimiter:
             in_flight_full=bool(int(full)),
             slot_seconds=slot_seconds,
         )
-        return Admission(admitted, retry_in)
+        return Admission(admitted, retry_in, bool(int(full)))
 
     async def release(self, key: str, members: Sequence[str]) -> None:
         if members:

@@ -1,5 +1,6 @@
 import base64
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -44,25 +45,31 @@ def retention_cutoff(now: datetime) -> datetime:
     return now - timedelta(seconds=settings.WEBHOOK_EVENT_RETENTION_SECONDS)
 
 
-def deliveries_claim_due(*, limit: int, now: datetime | None = None) -> list[DeliveryJob]:
+def deliveries_claim_due(
+    *,
+    limit: int,
+    now: datetime | None = None,
+    exclude_webhook_ids: Collection[uuid.UUID] = (),
+) -> list[DeliveryJob]:
     """Claim up to `limit` due deliveries for this worker and return what it needs to send them.
 
     Due means pending/failed with next_attempt_at reached, or sending with its lease run out
     (a worker died holding it). Claimed rows become `sending` under a new claim token with a
     lease of WEBHOOK_CLAIM_LEASE_SECONDS. Concurrent claimers skip each other's locked rows
     (PostgreSQL SKIP LOCKED); SQLite serialises claims instead. Automatic deliveries of events
-    past retention are marked `expired` rather than returned.
+    past retention are marked `expired` rather than returned. Deliveries to the subscriptions
+    in `exclude_webhook_ids` (this worker knows they are at their in-flight cap) are left.
     """
     now = now or timezone.now()
     lease_ends_at = now + timedelta(seconds=settings.WEBHOOK_CLAIM_LEASE_SECONDS)
     token = uuid.uuid4()
     with transaction.atomic():
-        ids = list(
-            Delivery.objects.select_for_update(skip_locked=True)
-            .filter(state__in=Delivery.DUE_STATES, next_attempt_at__lte=now)
-            .order_by("next_attempt_at", "id")
-            .values_list("id", flat=True)[:limit]
+        due = Delivery.objects.select_for_update(skip_locked=True).filter(
+            state__in=Delivery.DUE_STATES, next_attempt_at__lte=now
         )
+        if exclude_webhook_ids:
+            due = due.exclude(webhook_id__in=list(exclude_webhook_ids))
+        ids = list(due.order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit])
         if not ids:
             return []
         Delivery.objects.filter(id__in=ids).update(

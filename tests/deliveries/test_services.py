@@ -348,3 +348,16 @@ def test_reactivation_makes_paused_deliveries_due_oldest_first(account):
     assert [job.delivery_id for job in claimed] == [
         Delivery.objects.get(event_id=p.event.id).id for p in published
     ]
+
+
+def test_claim_leaves_subscriptions_at_their_in_flight_cap(account, webhook):
+    # given: due deliveries to two subscriptions
+    other = webhook_create(account=account, url="https://example.org/hook", events=[EVENT])
+    publish(account)
+
+    # when: this worker knows `webhook` is at its cap
+    jobs = deliveries_claim_due(limit=10, exclude_webhook_ids=[webhook.id])
+
+    # then
+    assert [job.webhook_id for job in jobs] == [other.id]
+    assert Delivery.objects.get(webhook=webhook).state == "pending"
