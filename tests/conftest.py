@@ -8,8 +8,10 @@ from django.conf import settings
 from django.db import connection
 
 from accounts.services import account_create
+from simulator.receiver import ReceiverConfig
 from tests.support.processes import CeleryProcesses
 from tests.support.receivers import ScriptedReceiver
+from tests.support.reference_receiver import RunningReceiver
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 20, interval: float = 0.05) -> Any:
@@ -28,6 +30,22 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 20, interval: floa
 def _clean_redis() -> None:
     # The tests' own Redis database: wake-up keys of an earlier run must not linger.
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., RunningReceiver]]:
+    """Starts reference receivers (simulator.receiver) on 127.0.0.1 with the given config;
+    stops them after the test."""
+    started: list[RunningReceiver] = []
+
+    def start(**config: Any) -> RunningReceiver:
+        running = RunningReceiver(ReceiverConfig(**config))
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.close()
 
 
 @pytest.fixture
@@ -55,19 +73,12 @@ def _test_database_url() -> str:
     return f"postgres://{user}@{host}:{port}/{params['NAME']}"
 
 
-@pytest.fixture(scope="session")
-def celery_processes(django_db_setup: None, django_db_blocker: Any) -> Iterator[CeleryProcesses]:
-    """Factory of real worker/scheduler processes for one test session (stopped at its end)."""
+@pytest.fixture(scope="module")
+def stack(django_db_setup: None, django_db_blocker: Any) -> Iterator[CeleryProcesses]:
+    """A worker (two processes) and a scheduler on the test database, for one test module."""
     with django_db_blocker.unblock():
-        url = _test_database_url()
-    processes = CeleryProcesses(url)
+        processes = CeleryProcesses(_test_database_url())
+    processes.start_worker("stack", concurrency=2)
+    processes.start_scheduler()
     yield processes
     processes.close()
-
-
-@pytest.fixture(scope="session")
-def delivery_stack(celery_processes: CeleryProcesses) -> CeleryProcesses:
-    """One worker (two processes) and one scheduler, shared by the delivery tests."""
-    celery_processes.start_worker("stack", concurrency=2)
-    celery_processes.start_scheduler()
-    return celery_processes

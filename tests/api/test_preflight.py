@@ -1,13 +1,12 @@
 """POST /api/v1/webhooks/{id}/preflight/: Tillhub's checklist against the subscription's
 endpoint (the reference receiver on 127.0.0.1), in the report `preflight --json` prints."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from simulator.preflight import CHECK_TITLES
-from simulator.receiver import ReceiverConfig
 from tests.api.conftest import create_webhook
 from tests.support.reference_receiver import RunningReceiver
 from webhooks.models import Webhook
@@ -17,20 +16,6 @@ pytestmark = pytest.mark.django_db
 PATH = "/api/v1/webhooks/{}/preflight/"
 # Local endpoints answer in milliseconds; short timeouts keep a failure fast.
 FAST = {"connect_timeout_ms": 1000, "request_timeout_ms": 3000}
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[..., RunningReceiver]]:
-    started: list[RunningReceiver] = []
-
-    def start(**config: Any) -> RunningReceiver:
-        running = RunningReceiver(ReceiverConfig(**config))
-        started.append(running)
-        return running
-
-    yield start
-    for running in started:
-        running.close()
 
 
 def webhook_at_receiver(

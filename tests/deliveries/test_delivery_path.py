@@ -4,7 +4,6 @@ and real local HTTP servers. Time is compressed through settings (tests/settings
 import base64
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -14,25 +13,12 @@ from deliveries.engine.signing import verify_signature
 from deliveries.models import Attempt, Delivery
 from events.services import event_publish
 from tests.conftest import wait_until
-from tests.support.processes import CeleryProcesses
 from tests.support.receivers import Reply, ScriptedReceiver
 from webhooks.services import webhook_create, webhook_regenerate_secret, webhook_update
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 EVENT = "customers.create.v0"
-
-
-@pytest.fixture(scope="module")
-def stack(django_db_setup: None, django_db_blocker: object) -> Iterator[CeleryProcesses]:
-    from tests.conftest import _test_database_url
-
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        processes = CeleryProcesses(_test_database_url())
-    processes.start_worker("stack", concurrency=2)
-    processes.start_scheduler()
-    yield processes
-    processes.close()
 
 
 def delivery_of(event_id: uuid.UUID) -> Delivery:

@@ -1,29 +1,16 @@
 """The load tester against the reference receiver, through real workers."""
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from simulator.loadtest import LoadTest, LoadTestPlan, failure_kind, percentile
 from simulator.receiver import ReceiverConfig
-from tests.conftest import _test_database_url
-from tests.support.processes import CeleryProcesses
 from tests.support.reference_receiver import RunningReceiver
 from webhooks.services import webhook_create
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def stack(django_db_setup: None, django_db_blocker: object) -> Iterator[CeleryProcesses]:
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        processes = CeleryProcesses(_test_database_url())
-    processes.start_worker("loadtest", concurrency=2)
-    processes.start_scheduler()
-    yield processes
-    processes.close()
 
 
 @pytest.mark.worker

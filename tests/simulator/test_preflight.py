@@ -24,10 +24,9 @@ from simulator.preflight import (
     preflight_failed,
     run_preflight,
 )
-from simulator.receiver import ReceiverConfig, envelope_problem
+from simulator.receiver import envelope_problem
 from tests.settings import TEST_ENVIRONMENT
 from tests.support.receivers import Reply, ScriptedReceiver
-from tests.support.reference_receiver import RunningReceiver
 from tests.support.services import free_port
 from webhooks.services import webhook_create
 
@@ -50,20 +49,6 @@ def statuses(results: list[CheckResult]) -> dict[str, CheckStatus]:
 
 def by_name(results: list[CheckResult]) -> dict[str, CheckResult]:
     return {result.name: result for result in results}
-
-
-@pytest.fixture
-def serve() -> Iterator[Any]:
-    started: list[RunningReceiver] = []
-
-    def start(**config: Any) -> RunningReceiver:
-        running = RunningReceiver(ReceiverConfig(**config))
-        started.append(running)
-        return running
-
-    yield start
-    for running in started:
-        running.close()
 
 
 @pytest.fixture

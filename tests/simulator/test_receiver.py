@@ -24,11 +24,9 @@ from deliveries.engine.signing import signature_header
 from deliveries.models import Delivery
 from events.envelope import compact_json, render_envelope
 from events.services import event_publish
-from simulator.receiver import ReceiverConfig
 from tests.conftest import wait_until
 from tests.settings import TEST_ENVIRONMENT
 from tests.support.processes import CeleryProcesses
-from tests.support.reference_receiver import RunningReceiver
 from webhooks.services import webhook_create, webhook_update
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,21 +72,6 @@ def post(
 
 def stats_of(url: str) -> dict[str, Any]:
     return requests.get(url.rsplit("/", 1)[0] + "/stats", timeout=10).json()
-
-
-@pytest.fixture
-def serve() -> Iterator[Any]:
-    """Starts reference receivers on 127.0.0.1 with the given config; stops them afterwards."""
-    started: list[RunningReceiver] = []
-
-    def start(**config: Any) -> RunningReceiver:
-        running = RunningReceiver(ReceiverConfig(**config))
-        started.append(running)
-        return running
-
-    yield start
-    for running in started:
-        running.close()
 
 
 class ReceiverCommand:
@@ -160,7 +143,7 @@ def strict_receiver() -> Iterator[ReceiverCommand]:
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_accepts_every_delivery_hookline_sends(delivery_stack: CeleryProcesses, account, serve):
+def test_accepts_every_delivery_hookline_sends(stack: CeleryProcesses, account, serve):
     # given: a webhook with Basic credentials, and a receiver that checks its secret and them
     keys = [
         "transactions.create.v0",
