@@ -5,8 +5,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
+from psycopg2.extras import execute_values
 
 from deliveries.engine.limits import Limits
 from deliveries.models import Delivery
@@ -154,21 +155,34 @@ def _endpoint(webhook: Webhook, now: datetime) -> _Endpoint:
     )
 
 
+# Each held-back delivery's new due time, joined from a VALUES list: one statement per batch
+# (the ORM's bulk_update builds a CASE per row, which profiled at 14 % of a worker's time
+# beside a hanging endpoint whose deliveries are held back again and again).
+_DEFER_SQL = f"""
+UPDATE {Delivery._meta.db_table} AS d
+SET state = 'pending', next_attempt_at = v.due_at, claim_token = NULL
+FROM (VALUES %s) AS v(id, token, due_at)
+WHERE d.id = v.id AND d.claim_token = v.token
+"""  # noqa: S608 - the names come from our model; every value is bound
+
+
 def deliveries_defer(*, deferrals: list[tuple[DeliveryJob, datetime]]) -> None:
     """Put claimed deliveries that their subscription's limits held back to wait until the
-    given times. Not an attempt: nothing is counted, the state goes back to `pending`."""
-    by_token: dict[uuid.UUID, list[Delivery]] = {}
-    for job, due_at in deferrals:
-        by_token.setdefault(job.claim_token, []).append(
-            Delivery(
-                id=job.delivery_id,
-                state=Delivery.State.PENDING,
-                next_attempt_at=due_at,
-                claim_token=None,
+    given times. Not an attempt: nothing is counted, the state goes back to `pending`. A
+    delivery whose claim was taken over meanwhile is left alone."""
+    if connection.vendor == "postgresql":
+        rows = [(job.delivery_id, str(job.claim_token), due_at) for job, due_at in deferrals]
+        with connection.cursor() as cursor:
+            execute_values(
+                cursor,
+                _DEFER_SQL,
+                rows,
+                template="(%s, %s::uuid, %s::timestamptz)",
+                page_size=1000,
             )
-        )
+        return
     with transaction.atomic():
-        for token, deliveries in by_token.items():
-            Delivery.objects.filter(claim_token=token).bulk_update(
-                deliveries, ["state", "next_attempt_at", "claim_token"]
+        for job, due_at in deferrals:
+            Delivery.objects.filter(id=job.delivery_id, claim_token=job.claim_token).update(
+                state=Delivery.State.PENDING, next_attempt_at=due_at, claim_token=None
             )

@@ -1,3 +1,5 @@
+import uuid
+
 """Claiming, recording, resending, expiring and purging, against the real database."""
 
 import math
@@ -361,3 +363,27 @@ def test_claim_leaves_subscriptions_at_their_in_flight_cap(account, webhook):
     # then
     assert [job.webhook_id for job in jobs] == [other.id]
     assert Delivery.objects.get(webhook=webhook).state == "pending"
+
+
+def test_deferring_puts_held_back_deliveries_back_without_an_attempt(account, webhook):
+    # given: two claimed deliveries, one of which another worker took over meanwhile
+    from deliveries.services.claiming import deliveries_defer
+
+    publish(account)
+    publish(account)
+    first, second = deliveries_claim_due(limit=10)
+    Delivery.objects.filter(id=second.delivery_id).update(claim_token=uuid.uuid4())
+    due_at = timezone.now() + timedelta(seconds=3)
+
+    # when
+    deliveries_defer(deferrals=[(first, due_at), (second, due_at)])
+
+    # then
+    held_back = Delivery.objects.get(id=first.delivery_id)
+    assert (held_back.state, held_back.next_attempt_at, held_back.claim_token) == (
+        "pending",
+        due_at,
+        None,
+    )
+    assert held_back.attempt_count == 0
+    assert Delivery.objects.get(id=second.delivery_id).state == "sending"
