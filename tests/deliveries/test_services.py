@@ -1,8 +1,7 @@
-import uuid
-
 """Claiming, recording, resending, expiring and purging, against the real database."""
 
 import math
+import uuid
 from datetime import timedelta
 
 import pytest
