@@ -11,7 +11,7 @@ from django.db.models.functions import TruncDay, TruncHour, TruncMinute
 from django.utils import timezone
 
 from deliveries.models import Attempt, Delivery
-from events.catalog import UnknownEventKey, canonical_event_key
+from events.selectors import clean_event_and_range
 from webhooks.models import Webhook
 
 # Status filter words: the stored states, plus the dashboard's colours.
@@ -32,20 +32,12 @@ class HistoryFilter:
 
     def clean(self) -> "HistoryFilter":
         """Validated and canonical; raises ValidationError naming the bad field."""
-        errors: dict[str, str] = {}
-        event = self.event
+        event, errors = clean_event_and_range(self.event, self.since, self.until)
         if self.status and self.status not in STATUS_GROUPS:
             errors["status"] = f"Unknown status; use one of: {', '.join(STATUS_GROUPS)}."
-        if event:
-            try:
-                event = canonical_event_key(event)
-            except UnknownEventKey as error:
-                errors["event"] = str(error)
-        if self.since and self.until and self.since > self.until:
-            errors["until"] = "Must not be before since."
         if errors:
             raise ValidationError(errors)
-        return HistoryFilter(self.status or None, event or None, self.since, self.until)
+        return HistoryFilter(self.status or None, event, self.since, self.until)
 
 
 def delivery_history(

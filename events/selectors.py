@@ -18,18 +18,26 @@ class EventFilter:
 
     def clean(self) -> "EventFilter":
         """Validated, with the key canonical; raises ValidationError naming the bad field."""
-        errors: dict[str, str] = {}
-        event = self.event
-        if event:
-            try:
-                event = canonical_event_key(event)
-            except UnknownEventKey as error:
-                errors["event"] = str(error)
-        if self.since and self.until and self.since > self.until:
-            errors["until"] = "Must not be before since."
+        event, errors = clean_event_and_range(self.event, self.since, self.until)
         if errors:
             raise ValidationError(errors)
-        return EventFilter(event or None, self.since, self.until)
+        return EventFilter(event, self.since, self.until)
+
+
+def clean_event_and_range(
+    event: str | None, since: datetime | None, until: datetime | None
+) -> tuple[str | None, dict[str, str]]:
+    """The canonical event key (None when absent) and a message per bad field, for the
+    filters the event list and the delivery history share."""
+    errors: dict[str, str] = {}
+    if event:
+        try:
+            event = canonical_event_key(event)
+        except UnknownEventKey as error:
+            errors["event"] = str(error)
+    if since and until and since > until:
+        errors["until"] = "Must not be before since."
+    return event or None, errors
 
 
 def event_list(*, account_id: object, filters: EventFilter | None = None) -> QuerySet[Event]:

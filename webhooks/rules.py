@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from deliveries.engine.targets import TargetPolicy, TargetRefused, check_url
-from events.catalog import EVENT_TYPES, UnknownEventKey, canonical_event_key
+from events.catalog import UnknownEventKey, canonical_event_key
 from webhooks.models import URL_MAX_LENGTH
 
 # Bounds on per-subscription settings. Timeouts: one second at least so real endpoints can
@@ -45,10 +45,6 @@ def clean_event_keys(raw_keys: object) -> list[str]:
         if key not in keys:
             keys.append(key)
     return keys
-
-
-def known_event_keys() -> list[str]:
-    return list(EVENT_TYPES)
 
 
 def validate_in_range(value: float | None, bounds: tuple[float, float], field: str) -> None:

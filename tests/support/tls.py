@@ -12,7 +12,8 @@ from cryptography.x509.oid import NameOID
 
 
 def self_signed_certificate() -> tuple[str, str]:
-    """Returns paths of a PEM certificate for 127.0.0.1 and its key, valid for a day."""
+    """Returns paths of a PEM certificate for localhost and 127.0.0.1 and its key, valid for a
+    day."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.datetime.now(datetime.UTC)
@@ -25,7 +26,9 @@ def self_signed_certificate() -> tuple[str, str]:
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
             critical=False,
         )
         .sign(key, hashes.SHA256())

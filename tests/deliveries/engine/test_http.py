@@ -2,8 +2,6 @@
 
 import asyncio
 import base64
-import datetime
-import ipaddress
 import socket
 import ssl
 import threading
@@ -15,10 +13,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from deliveries.engine.http import (
     DeliveryRequest,
@@ -31,6 +25,7 @@ from deliveries.engine.http import (
 from deliveries.engine.outcome import AttemptOutcome, ErrorKind, classify
 from deliveries.engine.signing import signature_header
 from deliveries.engine.targets import TargetPolicy
+from tests.support.tls import self_signed_certificate
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -144,43 +139,15 @@ def server() -> Iterator[LocalServer]:
 
 @pytest.fixture
 def tls_server(tmp_path: Path) -> Iterator[LocalServer]:
-    local = LocalServer(ssl_context=self_signed_context(tmp_path))
+    local = LocalServer(ssl_context=self_signed_context())
     local.start()
     yield local
     local.stop()
 
 
-def self_signed_context(directory: Path) -> ssl.SSLContext:
+def self_signed_context() -> ssl.SSLContext:
     """A server context with a throwaway self-signed certificate for localhost / 127.0.0.1."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_file = directory / "cert.pem"
-    key_file = directory / "key.pem"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    cert_file, key_file = self_signed_certificate()
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_file, key_file)
     return context
