@@ -26,11 +26,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.cpu import CpuMeter, describe  # noqa: E402
+
 PYTHON = sys.executable
 CELERY = str(Path(PYTHON).parent / "celery")
 RECEIVER_PORTS = {"fast": 18081, "slow": 18082, "hang": 18083}
@@ -54,6 +58,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--backlog", type=int, nargs=2, default=[10_000, 1_000_000])
     parser.add_argument("--worker-processes", type=int, default=2)
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=sorted(SCENARIOS),
+        help="run only these scenarios (for profiling; the full table needs all of them)",
+    )
     options = parser.parse_args()
     if options.smoke:
         options.events, options.subscriptions, options.runs = 300, 2, 1
@@ -169,6 +179,7 @@ class Bench:
         from accounts.models import Account
 
         self.account = Account.objects.create(name="bench")
+        self.cpu_shares: dict[str, dict[str, float]] = {}
         for name, port in RECEIVER_PORTS.items():
             extra = {"slow": ["--latency-ms", "100"], "hang": ["--hang"]}.get(name, [])
             self.processes.start(
@@ -177,6 +188,13 @@ class Bench:
             wait_for_port(port)
 
     # --- helpers ---------------------------------------------------------------------------
+    @contextmanager
+    def cpu(self, scenario: str) -> Iterator[None]:
+        """Record the cores each role used during the scenario (the last run of it)."""
+        with CpuMeter() as meter:
+            yield
+        self.cpu_shares[scenario] = meter.shares()
+
     def reset(self) -> None:
         from django.db import connection
 
@@ -279,9 +297,10 @@ class Bench:
             )
         items = self.items(self.options.events)
         expected = self.options.events * len(healthy)
-        started = time.monotonic()
-        self.publish(items)
-        finished = self.wait_recorded(expected, [w.id for w in healthy])
+        with self.cpu(f"throughput-{receiver}{'-hanging' if hanging else ''}"):
+            started = time.monotonic()
+            self.publish(items)
+            finished = self.wait_recorded(expected, [w.id for w in healthy])
         return expected / (finished - started)
 
     def raw_baseline(self) -> float:
@@ -300,9 +319,10 @@ class Bench:
         time.sleep(1)
         items = self.items(self.options.events)
         expected = self.options.events * len(webhooks)
-        started = time.monotonic()
-        self.publish(items)
-        finished = self.wait_recorded(expected)
+        with self.cpu("raw baseline"):
+            started = time.monotonic()
+            self.publish(items)
+            finished = self.wait_recorded(expected)
         for consumer in consumers:
             self.processes.stop(consumer)
         return expected / (finished - started)
@@ -420,26 +440,43 @@ def median_of(runs: int, measure) -> float:
     return statistics.median(measure() for _ in range(runs))
 
 
+SCENARIOS = ("throughput", "slow", "hanging", "latency", "raw", "tasks", "backlog")
+
+
 def main() -> int:
     options = parse_args()
+    wanted = set(options.only or SCENARIOS)
     prepare_database()
     bench = Bench(options)
     figures: dict[str, object] = {}
+    runs = options.runs
     try:
-        workers = bench.hookline_workers()
-        bench.warm_up()
-        runs = options.runs
-        figures["throughput"] = median_of(runs, bench.throughput)
-        figures["throughput_slow_receiver"] = median_of(runs, lambda: bench.throughput("slow"))
-        figures["throughput_with_hanging"] = median_of(runs, lambda: bench.throughput(hanging=True))
-        latency_seconds = 3 if options.smoke else 10
-        figures["latency"] = bench.latency(figures["throughput"] / 2, latency_seconds)
-        bench.processes.stop(workers)
-        figures["baseline_raw"] = median_of(runs, bench.raw_baseline)
-        figures["baseline_tasks"] = median_of(runs, bench.task_baseline)
-        figures["backlog"] = {waiting: bench.backlog(waiting) for waiting in options.backlog}
+        if wanted & {"throughput", "slow", "hanging", "latency"}:
+            workers = bench.hookline_workers()
+            bench.warm_up()
+            if "throughput" in wanted or "latency" in wanted:
+                figures["throughput"] = median_of(runs, bench.throughput)
+            if "slow" in wanted:
+                figures["throughput_slow_receiver"] = median_of(
+                    runs, lambda: bench.throughput("slow")
+                )
+            if "hanging" in wanted:
+                figures["throughput_with_hanging"] = median_of(
+                    runs, lambda: bench.throughput(hanging=True)
+                )
+            if "latency" in wanted:
+                latency_seconds = 3 if options.smoke else 10
+                figures["latency"] = bench.latency(figures["throughput"] / 2, latency_seconds)
+            bench.processes.stop(workers)
+        if "raw" in wanted:
+            figures["baseline_raw"] = median_of(runs, bench.raw_baseline)
+        if "tasks" in wanted:
+            figures["baseline_tasks"] = median_of(runs, bench.task_baseline)
+        if "backlog" in wanted:
+            figures["backlog"] = {waiting: bench.backlog(waiting) for waiting in options.backlog}
     finally:
         bench.processes.stop_all()
+    figures["cpu_cores_by_role"] = bench.cpu_shares
     report(options, figures)
     if options.json:
         Path(options.json).write_text(json.dumps(figures, indent=2, default=str))
@@ -447,49 +484,47 @@ def main() -> int:
 
 
 def report(options: argparse.Namespace, figures: dict) -> None:
-    throughput = figures["throughput"]
-    latency = figures["latency"]
-    small, large = options.backlog
-    backlog = figures["backlog"]
-    rows = [
-        ("1 throughput (deliveries/s)", f"{throughput:,.0f}", ">= 10,000"),
-        ("1a raw baseline (deliveries/s)", f"{figures['baseline_raw']:,.0f}", ""),
-        ("1a ratio to raw", f"{throughput / figures['baseline_raw']:.2f}", ">= 0.75"),
-        ("1b task-per-delivery baseline (deliveries/s)", f"{figures['baseline_tasks']:,.0f}", ""),
-        (
-            "1b ratio to task-per-delivery",
-            f"{throughput / figures['baseline_tasks']:.1f}x",
-            ">= 12x",
-        ),
-        (
-            f"3 latency at {latency['rate']:,.0f}/s: p50 / p95 / p99 (ms)",
-            f"{latency['p50']:.0f} / {latency['p95']:.0f} / {latency['p99']:.0f}",
-            "p99 < 250",
-        ),
-        (
-            "3b throughput, 100 ms receiver (deliveries/s)",
-            f"{figures['throughput_slow_receiver']:,.0f}",
-            "",
-        ),
-        (
-            "3b ratio to fast receiver",
-            f"{figures['throughput_slow_receiver'] / throughput:.2f}",
-            ">= 0.80",
-        ),
-        (
-            "4 healthy throughput with a hanging endpoint",
-            f"{figures['throughput_with_hanging']:,.0f}",
-            "",
-        ),
-        (
-            "4 ratio to scenario 1",
-            f"{figures['throughput_with_hanging'] / throughput:.2f}",
-            ">= 0.90",
-        ),
-        (f"5 claim a batch, {small:,} waiting (ms)", f"{backlog[small] * 1000:.1f}", ""),
-        (f"5 claim a batch, {large:,} waiting (ms)", f"{backlog[large] * 1000:.1f}", ""),
-        ("5 ratio", f"{backlog[large] / backlog[small]:.2f}", "<= 2"),
+    throughput = figures.get("throughput")
+    rows: list[tuple[str, str, str]] = []
+
+    def ratio(value: float | None, other: float | None, form: str = "{:.2f}") -> str:
+        return form.format(value / other) if value and other else "-"
+
+    def rate(value: float | None) -> str:
+        return f"{value:,.0f}" if value is not None else "-"
+
+    raw, tasks = figures.get("baseline_raw"), figures.get("baseline_tasks")
+    slow, hanging = figures.get("throughput_slow_receiver"), figures.get("throughput_with_hanging")
+    rows += [
+        ("1 throughput (deliveries/s)", rate(throughput), ">= 10,000"),
+        ("1a raw baseline (deliveries/s)", rate(raw), ""),
+        ("1a ratio to raw", ratio(throughput, raw), ">= 0.75"),
+        ("1b task-per-delivery baseline (deliveries/s)", rate(tasks), ""),
+        ("1b ratio to task-per-delivery", ratio(throughput, tasks, "{:.1f}x"), ">= 12x"),
     ]
+    if "latency" in figures:
+        latency = figures["latency"]
+        rows.append(
+            (
+                f"3 latency at {latency['rate']:,.0f}/s: p50 / p95 / p99 (ms)",
+                f"{latency['p50']:.0f} / {latency['p95']:.0f} / {latency['p99']:.0f}",
+                "p99 < 250",
+            )
+        )
+    rows += [
+        ("3b throughput, 100 ms receiver (deliveries/s)", rate(slow), ""),
+        ("3b ratio to fast receiver", ratio(slow, throughput), ">= 0.80"),
+        ("4 healthy throughput with a hanging endpoint", rate(hanging), ""),
+        ("4 ratio to scenario 1", ratio(hanging, throughput), ">= 0.90"),
+    ]
+    if "backlog" in figures:
+        small, large = options.backlog
+        backlog = figures["backlog"]
+        rows += [
+            (f"5 claim a batch, {small:,} waiting (ms)", f"{backlog[small] * 1000:.1f}", ""),
+            (f"5 claim a batch, {large:,} waiting (ms)", f"{backlog[large] * 1000:.1f}", ""),
+            ("5 ratio", ratio(backlog[large], backlog[small]), "<= 2"),
+        ]
     mode = "smoke" if options.smoke else "full"
     print(
         f"\nHookline benchmark ({mode}: N={options.events} events x {options.subscriptions} "
@@ -498,6 +533,9 @@ def report(options: argparse.Namespace, figures: dict) -> None:
     width = max(len(name) for name, _, _ in rows)
     for name, value, target in rows:
         print(f"  {name:<{width}}  {value:>16}  {target}")
+    print("\nCPU by role, cores used on average (last run of each scenario):")
+    for scenario, shares in figures["cpu_cores_by_role"].items():
+        print(f"  {scenario:<24} {describe(shares)}")
 
 
 if __name__ == "__main__":
