@@ -20,7 +20,7 @@ django.setup()
 from django.utils import timezone  # noqa: E402
 
 from deliveries.models import Attempt, Delivery  # noqa: E402
-from deliveries.services.claiming import _load_jobs  # noqa: E402
+from deliveries.services.claiming import deliveries_load_jobs  # noqa: E402
 
 app = Celery("bench_tasks", broker=os.environ["REDIS_URL"])
 app.conf.task_default_queue = "bench-tasks"
@@ -32,7 +32,7 @@ session = requests.Session()
 @app.task(name="bench.deliver_one")
 def deliver_one(delivery_id: int) -> None:
     delivery = Delivery.objects.get(id=delivery_id)
-    (job,) = _load_jobs([delivery.id], delivery.claim_token, timezone.now())
+    (job,) = deliveries_load_jobs([delivery.id], delivery.claim_token, timezone.now())
     t = int(time.time() * 1000)
     digest = hmac.new(job.signing_secrets[0].encode(), f"{t}.".encode() + job.body, hashlib.sha256)
     headers = {

@@ -16,8 +16,12 @@ def format_timestamp(moment: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
+# One encoder for the hot path: json.dumps with non-default options builds a new one per call.
+_COMPACT_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def compact_json(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _COMPACT_ENCODER.encode(value)
 
 
 def render_envelope(
@@ -32,9 +36,34 @@ def render_envelope(
     payload_json: str,
 ) -> bytes:
     """Returns the UTF-8 body bytes; `payload_json` must be compact JSON of an object."""
+    return envelope_for_webhook(
+        webhook_id,
+        envelope_after_webhook_id(
+            event_id=event_id,
+            event_entity=event_entity,
+            event_type=event_type,
+            event_version=event_version,
+            entity_instance_id=entity_instance_id,
+            timestamp=timestamp,
+            payload_json=payload_json,
+        ),
+    )
+
+
+def envelope_after_webhook_id(
+    *,
+    event_id: str,
+    event_entity: str,
+    event_type: str,
+    event_version: int,
+    entity_instance_id: str,
+    timestamp: datetime,
+    payload_json: str,
+) -> str:
+    """The part of the body after `"webhook_id":"...",`: the same for every subscription of
+    an event, so a claim renders it once per event rather than once per delivery."""
     head = compact_json(
         {
-            "webhook_id": webhook_id,
             "event_id": event_id,
             "event_entity": event_entity,
             "event_type": event_type,
@@ -43,7 +72,11 @@ def render_envelope(
             "timestamp": format_timestamp(timestamp),
         }
     )
-    return f'{head[:-1]},"payload":{payload_json}}}'.encode()
+    return f'{head[1:-1]},"payload":{payload_json}}}'
+
+
+def envelope_for_webhook(webhook_id: str, after_webhook_id: str) -> bytes:
+    return f'{{"webhook_id":{compact_json(webhook_id)},{after_webhook_id}'.encode()
 
 
 class StoredEvent(Protocol):
@@ -59,11 +92,15 @@ class StoredEvent(Protocol):
 
 def render_event(event: StoredEvent, *, webhook_id: str) -> bytes:
     """The body of every attempt to deliver `event` to the subscription `webhook_id`."""
+    return envelope_for_webhook(webhook_id, render_event_after_webhook_id(event))
+
+
+def render_event_after_webhook_id(event: StoredEvent) -> str:
+    """`envelope_after_webhook_id` of a stored event."""
     from events.catalog import event_type
 
     entry = event_type(event.key)
-    return render_envelope(
-        webhook_id=webhook_id,
+    return envelope_after_webhook_id(
         event_id=str(event.id),
         event_entity=entry.entity,
         event_type=entry.action,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import errno
+import functools
 import logging
 import socket
 import ssl
@@ -213,17 +214,15 @@ class Sender:
         Raises ``_SendFailed`` for a redirect chain we refuse to follow, ``TargetRefused`` for a
         hop outside the target rules, and aiohttp/OS errors as they come.
         """
-        headers = dict(request.headers)
-        origin = _origin(URL(request.url))
-        seen: set[str] = set()
+        headers = request.headers
         url = request.url
-        timeout = aiohttp.ClientTimeout(
-            total=None, connect=None, sock_connect=request.connect_timeout_seconds, sock_read=None
-        )
+        timeout = _hop_timeout(request.connect_timeout_seconds)
+        # Worked out at the first redirect only: most deliveries are answered without one.
+        origin: tuple[str, str, int | None] | None = None
+        seen: set[str] = set()
         while True:
             progress.start_hop(url)
             check_url(url, policy)
-            seen.add(_without_fragment(URL(url)))
             async with session.post(
                 url, data=request.body, headers=headers, allow_redirects=False, timeout=timeout
             ) as response:
@@ -234,6 +233,9 @@ class Sender:
                     return
                 location = response.headers.get("Location")
             progress.hops.append(RedirectHop(url=url, status=response.status))
+            if origin is None:
+                origin = _origin(URL(request.url))
+            seen.add(_without_fragment(URL(url)))
             url = _next_url(url, location, response.status)
             if url in seen:
                 raise _SendFailed(
@@ -248,6 +250,15 @@ class Sender:
                 # Credentials are for the origin the subscriber named; once a hop leaves it they
                 # are gone for the rest of the chain, even if a later hop comes back.
                 headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+
+
+@functools.lru_cache(maxsize=64)
+def _hop_timeout(connect_seconds: float) -> aiohttp.ClientTimeout:
+    """Per hop, only the connect (and TLS handshake) is timed here; the send's total deadline
+    covers the rest. One object per distinct value, shared: it is immutable."""
+    return aiohttp.ClientTimeout(
+        total=None, connect=None, sock_connect=connect_seconds, sock_read=None
+    )
 
 
 def _next_url(current: str, location: str | None, status: int) -> str:

@@ -12,6 +12,7 @@ Two layers, because a URL can be checked before it is used but a DNS name only w
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import socket
@@ -120,6 +121,28 @@ def is_local_host(host: str) -> bool:
 
 
 def check_url(url: str, policy: TargetPolicy, *, max_length: int = 2048) -> None:
+    """Return None when ``url`` may be a delivery target or redirect hop; raise ``TargetRefused``
+    with a message saying why not otherwise (see ``_check_url_uncached`` for the rules).
+
+    The rules depend on nothing but the arguments, and every delivery checks its URL, so the
+    answers for recent URLs are kept: the sender checks a string it has seen before in a
+    dictionary lookup instead of a parse.
+    """
+    refusal = _refusal(url, policy, max_length)
+    if refusal is not None:
+        raise TargetRefused(refusal)
+
+
+@functools.lru_cache(maxsize=4096)
+def _refusal(url: str, policy: TargetPolicy, max_length: int) -> str | None:
+    try:
+        _check_url_uncached(url, policy, max_length=max_length)
+    except TargetRefused as refused:
+        return str(refused)
+    return None
+
+
+def _check_url_uncached(url: str, policy: TargetPolicy, *, max_length: int) -> None:
     """Return None when ``url`` may be a delivery target or redirect hop; raise ``TargetRefused``
     with a message saying why not otherwise.
 

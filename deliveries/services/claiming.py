@@ -3,6 +3,7 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -11,7 +12,7 @@ from psycopg2.extras import execute_values
 
 from deliveries.engine.limits import Limits
 from deliveries.models import Delivery
-from events.envelope import render_event
+from events.envelope import envelope_for_webhook, render_event_after_webhook_id
 from events.models import Event
 from webhooks.models import Webhook
 
@@ -64,6 +65,82 @@ def deliveries_claim_due(
     now = now or timezone.now()
     lease_ends_at = now + timedelta(seconds=settings.WEBHOOK_CLAIM_LEASE_SECONDS)
     token = uuid.uuid4()
+    if connection.vendor == "postgresql":
+        rows = _claim_rows_in_one_statement(
+            limit=limit,
+            now=now,
+            lease_ends_at=lease_ends_at,
+            token=token,
+            exclude_webhook_ids=exclude_webhook_ids,
+        )
+    else:
+        rows = _claim_rows_with_the_orm(
+            limit=limit,
+            now=now,
+            lease_ends_at=lease_ends_at,
+            token=token,
+            exclude_webhook_ids=exclude_webhook_ids,
+        )
+    return _jobs_from_rows(rows, token, now)
+
+
+# Picks the due rows (the partial index delivery_due_idx, other claimers' rows skipped),
+# leases them and returns what a job needs: one statement, one round trip.
+_CLAIM_SQL = f"""
+UPDATE {Delivery._meta.db_table} AS d
+SET state = 'sending', next_attempt_at = %(lease_ends_at)s, claim_token = %(token)s
+FROM (
+    SELECT id FROM {Delivery._meta.db_table}
+    WHERE state IN ('pending', 'failed', 'sending') AND next_attempt_at <= %(now)s
+        AND NOT (webhook_id = ANY(%(excluded)s::uuid[]))
+    ORDER BY next_attempt_at, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+) AS due
+WHERE d.id = due.id
+RETURNING d.id, d.attempt_count, d.next_trigger, d.webhook_id, d.event_id, d.event_created_at
+"""  # noqa: S608 - the names come from our model; every value is bound
+_CLAIM_COLUMNS = (
+    "id",
+    "attempt_count",
+    "next_trigger",
+    "webhook_id",
+    "event_id",
+    "event_created_at",
+)
+
+
+def _claim_rows_in_one_statement(
+    *,
+    limit: int,
+    now: datetime,
+    lease_ends_at: datetime,
+    token: uuid.UUID,
+    exclude_webhook_ids: Collection[uuid.UUID],
+) -> list[dict[str, Any]]:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM_SQL,
+            {
+                "lease_ends_at": lease_ends_at,
+                "token": token,
+                "now": now,
+                "excluded": [str(webhook_id) for webhook_id in exclude_webhook_ids],
+                "limit": limit,
+            },
+        )
+        return [dict(zip(_CLAIM_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _claim_rows_with_the_orm(
+    *,
+    limit: int,
+    now: datetime,
+    lease_ends_at: datetime,
+    token: uuid.UUID,
+    exclude_webhook_ids: Collection[uuid.UUID],
+) -> list[dict[str, Any]]:
+    """SQLite (the embedded default) has no SKIP LOCKED and serialises writers anyway."""
     with transaction.atomic():
         due = Delivery.objects.select_for_update(skip_locked=True).filter(
             state__in=Delivery.DUE_STATES, next_attempt_at__lte=now
@@ -76,38 +153,44 @@ def deliveries_claim_due(
         Delivery.objects.filter(id__in=ids).update(
             state=Delivery.State.SENDING, next_attempt_at=lease_ends_at, claim_token=token
         )
-    return _load_jobs(ids, token, now)
+    return list(Delivery.objects.filter(id__in=ids, claim_token=token).values(*_CLAIM_COLUMNS))
 
 
-def _load_jobs(ids: list[int], token: uuid.UUID, now: datetime) -> list[DeliveryJob]:
-    rows = list(
-        Delivery.objects.filter(id__in=ids, claim_token=token)
-        .order_by("id")
-        .values("id", "attempt_count", "next_trigger", "webhook_id", "event_id", "event_created_at")
-    )
+def deliveries_load_jobs(ids: list[int], token: uuid.UUID, now: datetime) -> list[DeliveryJob]:
+    """The jobs of deliveries already claimed under `token` (the task-per-delivery baseline
+    claims one row its own way)."""
+    rows = Delivery.objects.filter(id__in=ids, claim_token=token).values(*_CLAIM_COLUMNS)
+    return _jobs_from_rows(list(rows), token, now)
+
+
+def _jobs_from_rows(
+    rows: list[dict[str, Any]], token: uuid.UUID, now: datetime
+) -> list[DeliveryJob]:
+    if not rows:
+        return []
+    rows.sort(key=lambda row: row["id"])
     cutoff = retention_cutoff(now)
-    expired = [
+    expired = {
         row["id"]
         for row in rows
         if row["event_created_at"] < cutoff and row["next_trigger"] == Delivery.Trigger.AUTOMATIC
-    ]
+    }
     if expired:
         Delivery.objects.filter(id__in=expired, claim_token=token).update(
             state=Delivery.State.EXPIRED, next_attempt_at=None, claim_token=None
         )
-        rows = [row for row in rows if row["id"] not in set(expired)]
-    # Each webhook and event is loaded (and its secrets decrypted) once per claim, however
-    # many of the claimed deliveries share it.
+        rows = [row for row in rows if row["id"] not in expired]
+    # Each webhook and event is loaded (and its secrets decrypted, its envelope rendered) once
+    # per claim, however many of the claimed deliveries share it.
     webhooks = Webhook.objects.in_bulk({row["webhook_id"] for row in rows})
-    events = Event.objects.only(
-        "id", "key", "entity_instance_id", "payload_json", "created_at"
-    ).in_bulk({row["event_id"] for row in rows})
-    # What every delivery to one subscription shares is worked out once per claim.
+    events = Event.objects.filter(id__in={row["event_id"] for row in rows}).values_list(
+        "id", "key", "entity_instance_id", "payload_json", "created_at", named=True
+    )
+    after_webhook_id = {event.id: render_event_after_webhook_id(event) for event in events}
     endpoints = {webhook_id: _endpoint(webhook, now) for webhook_id, webhook in webhooks.items()}
     jobs = []
     for row in rows:
         endpoint = endpoints[row["webhook_id"]]
-        body = render_event(events[row["event_id"]], webhook_id=endpoint.webhook_id)
         jobs.append(
             DeliveryJob(
                 delivery_id=row["id"],
@@ -116,7 +199,7 @@ def _load_jobs(ids: list[int], token: uuid.UUID, now: datetime) -> list[Delivery
                 trigger=row["next_trigger"],
                 webhook_id=row["webhook_id"],
                 url=endpoint.url,
-                body=body,
+                body=envelope_for_webhook(endpoint.webhook_id, after_webhook_id[row["event_id"]]),
                 signing_secrets=endpoint.signing_secrets,
                 authorization=endpoint.authorization,
                 connect_timeout_seconds=endpoint.connect_timeout_seconds,

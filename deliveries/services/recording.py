@@ -1,3 +1,4 @@
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -52,13 +53,7 @@ def attempts_record(reports: list[AttemptReport], *, now: datetime | None = None
         return
     now = now or timezone.now()
     with transaction.atomic():
-        existing = set(
-            Delivery.objects.filter(id__in=[r.job.delivery_id for r in reports]).values_list(
-                "id", flat=True
-            )
-        )
-        reports = [r for r in reports if r.job.delivery_id in existing]
-        bulk_insert_rows(Attempt, _ATTEMPT_COLUMNS, [_attempt_row(report) for report in reports])
+        _insert_attempts(reports)
         _write_delivery_states(
             [(report.job.claim_token, _next_delivery_state(report, now)) for report in reports]
         )
@@ -84,11 +79,46 @@ def attempts_record(reports: list[AttemptReport], *, now: datetime | None = None
             now=now,
         )
         # Failures to a subscription deactivated while they were in flight wait as paused.
-        Delivery.objects.filter(
-            id__in=[r.job.delivery_id for r in reports],
-            state=Delivery.State.FAILED,
-            webhook__active=False,
-        ).update(state=Delivery.State.PAUSED, next_attempt_at=None)
+        failed_ids = [r.job.delivery_id for r in reports if r.verdict.outcome != "success"]
+        if failed_ids:
+            Delivery.objects.filter(
+                id__in=failed_ids, state=Delivery.State.FAILED, webhook__active=False
+            ).update(state=Delivery.State.PAUSED, next_attempt_at=None)
+
+
+# Attempts of deliveries that still exist (their subscription may have been deleted while they
+# were in flight), checked in the INSERT itself rather than by a query before it.
+_INSERT_ATTEMPTS_SQL = f"""
+INSERT INTO {Attempt._meta.db_table} (%(columns)s)
+SELECT * FROM (VALUES %%s) AS v(%(columns)s)
+WHERE EXISTS (SELECT 1 FROM {Delivery._meta.db_table} AS d WHERE d.id = v.delivery_id)
+"""  # noqa: S608 - the names come from our model; every value is bound
+_INSERT_ATTEMPTS_TEMPLATE = (
+    "(%s, %s::uuid, %s, %s, %s::timestamptz, %s::float8, %s, %s, %s::jsonb, %s::smallint, "
+    "%s::jsonb, %s, %s, %s, %s::jsonb)"
+)
+
+
+def _insert_attempts(reports: list[AttemptReport]) -> None:
+    if connection.vendor != "postgresql":
+        existing = set(
+            Delivery.objects.filter(id__in=[r.job.delivery_id for r in reports]).values_list(
+                "id", flat=True
+            )
+        )
+        rows = [_attempt_row(r) for r in reports if r.job.delivery_id in existing]
+        bulk_insert_rows(Attempt, _ATTEMPT_COLUMNS, rows)
+        return
+    rows = [_attempt_row(report, json_as_text=True) for report in reports]
+    columns = ", ".join(Attempt._meta.get_field(name).column for name in _ATTEMPT_COLUMNS)
+    with connection.cursor() as cursor:
+        execute_values(
+            cursor,
+            _INSERT_ATTEMPTS_SQL % {"columns": columns},
+            rows,
+            template=_INSERT_ATTEMPTS_TEMPLATE,
+            page_size=1000,
+        )
 
 
 _STATE_COLUMNS = (
@@ -161,9 +191,10 @@ _ATTEMPT_COLUMNS = (
 )
 
 
-def _attempt_row(report: AttemptReport) -> tuple[object, ...]:
+def _attempt_row(report: AttemptReport, *, json_as_text: bool = False) -> tuple[object, ...]:
     """The attempt as values for _ATTEMPT_COLUMNS (a tuple: this runs for every attempt)."""
     result = report.result
+    encode = json.dumps if json_as_text else _unchanged
     return (
         report.job.delivery_id,
         report.job.webhook_id,
@@ -173,14 +204,18 @@ def _attempt_row(report: AttemptReport) -> tuple[object, ...]:
         result.duration_ms,
         report.verdict.outcome.value,
         report.job.url,
-        redact_headers(report.request_headers),
+        encode(redact_headers(report.request_headers)),
         result.status,
-        result.response_headers,
+        encode(result.response_headers),
         result.response_body,
         result.error_kind.value if result.error_kind else "",
         result.error_message or "",
-        [{"url": hop.url, "status": hop.status} for hop in result.hops],
+        encode([{"url": hop.url, "status": hop.status} for hop in result.hops]),
     )
+
+
+def _unchanged(value: object) -> object:
+    return value
 
 
 @dataclass
