@@ -11,13 +11,15 @@ there is room, whatever is still waiting for an answer.
 """
 
 import asyncio
+import gc
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -49,6 +51,9 @@ LIMITER_UNAVAILABLE_RETRY_SECONDS = 1.0
 # Longest wait assumed for an in-flight slot to free up, seconds: most requests end well before
 # the timeout; a hanging endpoint's deliveries come back this often at most.
 MAX_SLOT_WAIT_SECONDS = 1.0
+# Objects the cyclic collector may leave unexamined while it is paused for a dispatch (see
+# collector_paused): far above what a thousand requests in flight hold, a bound on memory.
+GC_PAUSED_MAX_OBJECTS = 500_000
 
 
 @dataclass
@@ -152,6 +157,7 @@ class Dispatcher:
         failing_since: float | None = None
         loop = asyncio.get_running_loop()
         while self._claiming or self._in_flight or self._finished:
+            collect_if_overdue()
             if not self._finished:
                 await asyncio.sleep(self.record_interval)
                 continue
@@ -257,7 +263,8 @@ class Dispatcher:
         return True
 
     async def _attempt(self, job: DeliveryJob) -> AttemptReport:
-        started_at = timezone.now()
+        # Not timezone.now(): its settings lookup showed at 3 % of a worker's time here.
+        started_at = datetime.now(UTC)
         signed_at_ms = int(time.time() * 1000)
         headers = {
             "Content-Type": "application/json",
@@ -323,13 +330,39 @@ class DispatchRuntime:
 
     def dispatch(self, *, max_seconds: float) -> DispatchSummary:
         dispatcher = Dispatcher(sender=self.sender, database=self.database, limiter=self.limiter)
-        return self.loop.run_until_complete(dispatcher.run(max_seconds=max_seconds))
+        with collector_paused():
+            return self.loop.run_until_complete(dispatcher.run(max_seconds=max_seconds))
 
     def close(self) -> None:
         self.loop.run_until_complete(self.sender.close())
         self.loop.run_until_complete(self.limiter.close())
         self.loop.close()
         self.database.shutdown(wait=True)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while the block runs, then collect once.
+
+    Measured under the throughput benchmark: the objects of up to a thousand requests in flight
+    pushed the allocation count past the collector's threshold again and again, so it walked
+    them some 200 times a second, 8.5 of a worker's ~20 CPU-seconds in one run; yet a whole
+    dispatch leaves almost nothing behind (a few dozen objects, no cycles). Reference counting frees everything else
+    as before; the dispatcher collects early if the count ever passes GC_PAUSED_MAX_OBJECTS.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+        gc.collect(0)
+
+
+def collect_if_overdue() -> None:
+    if gc.get_count()[0] > GC_PAUSED_MAX_OBJECTS:
+        gc.collect(0)
 
 
 _runtime: DispatchRuntime | None = None
