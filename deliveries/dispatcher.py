@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from deliveries.engine.backoff import backoff_cap
 from deliveries.engine.http import DeliveryRequest, Sender
-from deliveries.engine.limits import InProcessLimiter, Limiter, RedisLimiter
+from deliveries.engine.limits import InProcessLimiter, Limiter, RedisLimiter, SaturationHolds
 from deliveries.engine.outcome import classify
 from deliveries.engine.signing import signature_header
 from deliveries.services.claiming import DeliveryJob, deliveries_claim_due, deliveries_defer
@@ -48,9 +48,10 @@ DATABASE_RETRY_SECONDS = 0.5
 # Seconds a delivery held back by an unreachable limiter (Redis restarting) waits: the limits
 # protect receivers, so without them nothing limited is sent.
 LIMITER_UNAVAILABLE_RETRY_SECONDS = 1.0
-# Longest wait assumed for an in-flight slot to free up, seconds: most requests end well before
-# the timeout; a hanging endpoint's deliveries come back this often at most.
-MAX_SLOT_WAIT_SECONDS = 1.0
+# Seconds a subscription found at its in-flight cap is first left unclaimed (and its refused
+# deliveries wait): most requests end well before the timeout. Doubles while it stays full
+# (SaturationHolds), so an endpoint that hangs is not claimed and put back every second.
+SATURATION_HOLD_SECONDS = 1.0
 # Objects the cyclic collector may leave unexamined while it is paused for a dispatch (see
 # collector_paused): far above what a thousand requests in flight hold, a bound on memory.
 GC_PAUSED_MAX_OBJECTS = 500_000
@@ -64,16 +65,21 @@ class DispatchSummary:
 
 
 class Dispatcher:
-    def __init__(self, *, sender: Sender, database: ThreadPoolExecutor, limiter: Limiter) -> None:
+    def __init__(
+        self,
+        *,
+        sender: Sender,
+        database: ThreadPoolExecutor,
+        limiter: Limiter,
+        holds: SaturationHolds,
+    ) -> None:
         self.sender = sender
         self.database = database
         self.limiter = limiter
+        # Subscriptions at their in-flight cap (all workers' requests count) that this worker
+        # leaves unclaimed for now; kept by the runtime from one dispatch task to the next.
+        self.holds = holds
         self.lease_seconds = settings.WEBHOOK_CLAIM_LEASE_SECONDS
-        # Subscriptions at their in-flight cap (all workers' requests count), with the loop
-        # time until which this worker leaves their deliveries unclaimed: claiming them now
-        # would only put them back, churn that a hanging endpoint would otherwise cause. Ends
-        # early when one of this worker's requests to it ends.
-        self._saturated: dict[object, float] = {}
         self.batch_size = settings.WEBHOOK_DISPATCH_BATCH_SIZE
         self.max_in_flight = settings.WEBHOOK_DISPATCH_MAX_IN_FLIGHT
         self.record_interval = settings.WEBHOOK_RECORD_INTERVAL_SECONDS
@@ -105,7 +111,6 @@ class Dispatcher:
         self._in_flight: set[asyncio.Task[AttemptReport]] = set()
         self._finished: list[AttemptReport] = []
         self._slot_freed = asyncio.Event()
-        self._saturated.clear()
         self._claiming = True
         recorder = asyncio.create_task(self._record_continuously())
         try:
@@ -149,7 +154,7 @@ class Dispatcher:
         self._in_flight.discard(task)
         report = task.result()
         self._finished.append(report)
-        self._saturated.pop(report.job.webhook_id, None)
+        self.holds.request_ended(report.job.webhook_id)
         self._slot_freed.set()
 
     async def _record_continuously(self) -> None:
@@ -182,7 +187,7 @@ class Dispatcher:
 
     async def _claim(self, limit: int) -> list[DeliveryJob] | None:
         now = asyncio.get_running_loop().time()
-        saturated = [webhook for webhook, until in self._saturated.items() if until > now]
+        saturated = self.holds.held(now)
 
         def claim() -> list[DeliveryJob]:
             clear_wakeup()
@@ -213,7 +218,9 @@ class Dispatcher:
                     [str(job.delivery_id) for job in group],
                     limits,
                     lease_seconds=self.lease_seconds,
-                    slot_seconds=min(group[0].total_timeout_seconds, MAX_SLOT_WAIT_SECONDS),
+                    slot_seconds=self.holds.next_hold(
+                        webhook_id, ceiling_seconds=group[0].total_timeout_seconds
+                    ),
                 )
             except Exception:
                 logger.warning(
@@ -224,8 +231,10 @@ class Dispatcher:
             else:
                 retry_in, admission_count = admission.retry_in, admission.admitted
                 if admission.in_flight_full:
-                    self._saturated[webhook_id] = asyncio.get_running_loop().time() + min(
-                        group[0].total_timeout_seconds, MAX_SLOT_WAIT_SECONDS
+                    self.holds.found_full(
+                        webhook_id,
+                        asyncio.get_running_loop().time(),
+                        ceiling_seconds=group[0].total_timeout_seconds,
                     )
             admitted.extend(group[:admission_count])
             deferrals.extend(
@@ -313,6 +322,7 @@ class DispatchRuntime:
         self.database = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dispatch-db")
         self.sender = self.loop.run_until_complete(self._open_sender())
         self.limiter = self.loop.run_until_complete(self._open_limiter())
+        self.holds = SaturationHolds(base_seconds=SATURATION_HOLD_SECONDS)
 
     async def _open_sender(self) -> Sender:
         return Sender(
@@ -329,7 +339,9 @@ class DispatchRuntime:
         return InProcessLimiter()
 
     def dispatch(self, *, max_seconds: float) -> DispatchSummary:
-        dispatcher = Dispatcher(sender=self.sender, database=self.database, limiter=self.limiter)
+        dispatcher = Dispatcher(
+            sender=self.sender, database=self.database, limiter=self.limiter, holds=self.holds
+        )
         with collector_paused():
             return self.loop.run_until_complete(dispatcher.run(max_seconds=max_seconds))
 
@@ -347,8 +359,9 @@ def collector_paused() -> Iterator[None]:
     Measured under the throughput benchmark: the objects of up to a thousand requests in flight
     pushed the allocation count past the collector's threshold again and again, so it walked
     them some 200 times a second, 8.5 of a worker's ~20 CPU-seconds in one run; yet a whole
-    dispatch leaves almost nothing behind (a few dozen objects, no cycles). Reference counting frees everything else
-    as before; the dispatcher collects early if the count ever passes GC_PAUSED_MAX_OBJECTS.
+    dispatch leaves almost nothing behind (a few dozen objects, no cycles). Reference counting
+    frees everything else as before; the dispatcher collects early if the count ever passes
+    GC_PAUSED_MAX_OBJECTS.
     """
     was_enabled = gc.isenabled()
     gc.disable()

@@ -229,3 +229,36 @@ class RedisLimiter:
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+class SaturationHolds:
+    """The subscriptions whose in-flight cap a worker found full, left unclaimed for a while.
+
+    Claiming their deliveries now would only put them back: churn that an endpoint that hangs
+    would otherwise cause on every claim. A subscription found full is held `base_seconds`;
+    found full again with none of its requests ended meanwhile, twice as long each time, up to
+    `ceiling_seconds` (its request timeout: by then one of its requests has ended one way or
+    the other). One of its requests ending lifts the hold at once.
+    """
+
+    def __init__(self, *, base_seconds: float) -> None:
+        self.base_seconds = base_seconds
+        self._until: dict[Any, float] = {}
+        self._hold: dict[Any, float] = {}
+
+    def held(self, now: float) -> list[Any]:
+        """The subscriptions to leave unclaimed at monotonic time `now`."""
+        return [key for key, until in self._until.items() if until > now]
+
+    def next_hold(self, key: Any, *, ceiling_seconds: float) -> float:
+        """Seconds `key` would be held if found full now; deferred deliveries wait as long."""
+        return min(max(2 * self._hold.get(key, 0.0), self.base_seconds), ceiling_seconds)
+
+    def found_full(self, key: Any, now: float, *, ceiling_seconds: float) -> None:
+        hold = self.next_hold(key, ceiling_seconds=ceiling_seconds)
+        self._hold[key] = hold
+        self._until[key] = now + hold
+
+    def request_ended(self, key: Any) -> None:
+        self._until.pop(key, None)
+        self._hold.pop(key, None)

@@ -2,7 +2,7 @@ import asyncio
 
 import pytest
 
-from deliveries.engine.limits import InProcessLimiter, Limits, spread_retries
+from deliveries.engine.limits import InProcessLimiter, Limits, SaturationHolds, spread_retries
 
 
 class FakeClock:
@@ -67,3 +67,40 @@ def test_refused_members_are_spread_by_in_flight_rounds():
 def test_default_bucket_is_one_seconds_worth_of_the_rate():
     assert Limits(rate_per_second=7.5, burst=None, max_in_flight=None).bucket_size == 8
     assert Limits(rate_per_second=0.2, burst=None, max_in_flight=None).bucket_size == 1
+
+
+def test_a_full_subscription_is_held_for_the_base_time_first():
+    holds = SaturationHolds(base_seconds=1.0)
+    holds.found_full("hook", 100.0, ceiling_seconds=30)
+    assert holds.held(100.5) == ["hook"]
+    assert holds.held(101.0) == []
+
+
+def test_the_hold_doubles_while_the_subscription_stays_full_up_to_its_timeout():
+    holds = SaturationHolds(base_seconds=1.0)
+    waits = []
+    now = 0.0
+    for _ in range(7):
+        waits.append(holds.next_hold("hook", ceiling_seconds=30))
+        holds.found_full("hook", now, ceiling_seconds=30)
+        now += waits[-1]
+    assert waits == [1, 2, 4, 8, 16, 30, 30]
+
+
+def test_a_request_that_ends_lifts_the_hold_and_starts_over():
+    holds = SaturationHolds(base_seconds=1.0)
+    for now in (0.0, 1.0, 3.0):
+        holds.found_full("hook", now, ceiling_seconds=30)
+    holds.request_ended("hook")
+    assert holds.held(3.5) == []
+    assert holds.next_hold("hook", ceiling_seconds=30) == 1
+
+
+def test_holds_are_kept_per_subscription():
+    holds = SaturationHolds(base_seconds=0.5)
+    holds.found_full("slow", 0.0, ceiling_seconds=10)
+    holds.found_full("slow", 0.5, ceiling_seconds=10)
+    holds.found_full("other", 0.5, ceiling_seconds=10)
+    assert sorted(holds.held(0.9)) == ["other", "slow"]
+    assert holds.held(1.2) == ["slow"]
+    assert holds.next_hold("other", ceiling_seconds=10) == 1.0
