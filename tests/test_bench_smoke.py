@@ -33,5 +33,8 @@ def test_benchmark_smoke_mode_runs_every_scenario():
         "3b ratio to fast receiver",
         "4 ratio to scenario 1",
         "5 ratio",
+        "CPU by role",
+        "throughput-fast ",
+        "raw baseline ",
     ):
         assert row in result.stdout
