@@ -109,7 +109,13 @@ Hookline is running (Ctrl-C stops everything).
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     exit_code = 0
+    # `make run` starts this script; a SIGTERM sent to make alone ends make without passing it
+    # on, and this process is then handed to another parent: that is the signal to stop too.
+    parent = os.getppid()
     while not stopping:
+        if os.getppid() != parent:
+            print("the process that started Hookline has ended; stopping", flush=True)
+            stopping = True
         for name, child in children.items():
             if child.poll() is not None:
                 print(f"{name} exited with status {child.returncode}; stopping", flush=True)
