@@ -255,8 +255,6 @@ WEBHOOK_CLAIM_LEASE_SECONDS = env.float("WEBHOOK_CLAIM_LEASE_SECONDS", default=1
 WEBHOOK_DISPATCH_BATCH_SIZE = env.int("WEBHOOK_DISPATCH_BATCH_SIZE", default=500)
 # Most concurrent requests one worker process keeps open (all subscriptions together).
 WEBHOOK_DISPATCH_MAX_IN_FLIGHT = env.int("WEBHOOK_DISPATCH_MAX_IN_FLIGHT", default=1000)
-# How long one dispatch task keeps claiming before it hands over to a fresh task, seconds.
-WEBHOOK_DISPATCH_TASK_SECONDS = env.float("WEBHOOK_DISPATCH_TASK_SECONDS", default=10.0)
 # How often results are written, seconds: groups many attempts into one transaction.
 WEBHOOK_RECORD_INTERVAL_SECONDS = env.float("WEBHOOK_RECORD_INTERVAL_SECONDS", default=0.05)
 # The scheduler's tick, seconds: how late a retry may start at worst, and how soon work whose

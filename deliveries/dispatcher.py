@@ -14,11 +14,11 @@ import asyncio
 import gc
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -40,9 +40,14 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Seconds between claims while requests are still in flight but the last claim found nothing:
-# new work is picked up this late at worst while slow endpoints keep the loop alive.
+# Seconds between claims while requests are still in flight but the last claim found nothing
+# (a publish wakes the loop at once; this catches retries coming due).
 IDLE_CLAIM_INTERVAL_SECONDS = 0.1
+# Seconds a stopping worker waits for its requests in flight before it leaves them to their
+# leases (they are sent again by another worker: at least once).
+STOP_GRACE_SECONDS = 10.0
+# Seconds to wait before serving again after the dispatcher failed unexpectedly.
+RESTART_DELAY_SECONDS = 1.0
 # Seconds to wait after a database error before trying again (PostgreSQL restarting).
 DATABASE_RETRY_SECONDS = 0.5
 # Seconds a delivery held back by an unreachable limiter (Redis restarting) waits: the limits
@@ -52,16 +57,11 @@ LIMITER_UNAVAILABLE_RETRY_SECONDS = 1.0
 # deliveries wait): most requests end well before the timeout. Doubles while it stays full
 # (SaturationHolds), so an endpoint that hangs is not claimed and put back every second.
 SATURATION_HOLD_SECONDS = 1.0
-# Objects the cyclic collector may leave unexamined while it is paused for a dispatch (see
-# collector_paused): far above what a thousand requests in flight hold, a bound on memory.
+# While automatic collection is paused (see collector_paused): seconds between collections,
+# and the count of objects left unexamined that brings one forward (far above what a thousand
+# requests in flight hold: a bound on memory).
+GC_INTERVAL_SECONDS = 10.0
 GC_PAUSED_MAX_OBJECTS = 500_000
-
-
-@dataclass
-class DispatchSummary:
-    claimed: int = 0
-    recorded: int = 0
-    more_due: bool = False  # stopped at its deadline while work was still due
 
 
 class Dispatcher:
@@ -87,6 +87,7 @@ class Dispatcher:
         self.max_redirects = settings.WEBHOOK_MAX_REDIRECTS
         self.retry_client_errors = settings.WEBHOOK_RETRY_CLIENT_ERRORS
         self.retry_after_cap = backoff_cap(settings.WEBHOOK_BACKOFF_BASE_SECONDS)
+        self.poll_interval = settings.WEBHOOK_SCHEDULER_INTERVAL_SECONDS
         self.policy = target_policy()
 
     async def _in_database(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -97,61 +98,62 @@ class Dispatcher:
 
         return await asyncio.get_running_loop().run_in_executor(self.database, call)
 
-    async def run(self, *, max_seconds: float) -> DispatchSummary:
-        """Deliver due work until none is due and nothing is in flight, or `max_seconds` pass
-        (then finish what is in flight and report `more_due`).
+    async def serve(self, *, wake: asyncio.Event, stopping: asyncio.Event) -> None:
+        """Deliver due work until `stopping` is set, then finish what is in flight (for at most
+        STOP_GRACE_SECONDS: what is still out after that is sent again when its lease ends).
+
+        Claims as long as work is due and there is room; when nothing is due, waits for `wake`
+        (a publish, a scheduler tick) or WEBHOOK_SCHEDULER_INTERVAL_SECONDS. It never stops to
+        wait for slow requests: a hanging endpoint holds only its own deliveries.
 
         Claiming and recording run side by side, each on its own database connection, so
         neither waits for the other and the HTTP client is never starved while a batch of
         results is being written.
         """
-        loop = asyncio.get_running_loop()
-        self._deadline = loop.time() + max_seconds
-        self._summary = DispatchSummary()
         self._in_flight: set[asyncio.Task[AttemptReport]] = set()
         self._finished: list[AttemptReport] = []
         self._slot_freed = asyncio.Event()
         self._claiming = True
         recorder = asyncio.create_task(self._record_continuously())
         try:
-            await self._claim_continuously()
-            while self._in_flight:
-                await asyncio.wait(set(self._in_flight))
+            await self._claim_continuously(wake, stopping)
+            if self._in_flight:
+                _, still_out = await asyncio.wait(set(self._in_flight), timeout=STOP_GRACE_SECONDS)
+                for task in still_out:
+                    task.cancel()
         finally:
             self._claiming = False
             await recorder
-        return self._summary
 
-    async def _claim_continuously(self) -> None:
-        loop = asyncio.get_running_loop()
+    async def _claim_continuously(self, wake: asyncio.Event, stopping: asyncio.Event) -> None:
         # Claim when at least half a batch fits, so claims stay batched under load.
         minimum_room = max(1, min(self.batch_size, self.max_in_flight) // 2)
-        while loop.time() < self._deadline:
+        while not stopping.is_set():
             room = self.max_in_flight - len(self._in_flight)
             if room < minimum_room:
                 self._slot_freed.clear()
-                await self._slot_freed.wait()
+                await _first_of(self._slot_freed, stopping, timeout=None)
                 continue
             wanted = min(room, self.batch_size)
+            wake.clear()
             jobs = await self._claim(wanted)
             if jobs is None:
-                await asyncio.sleep(DATABASE_RETRY_SECONDS)
+                await _first_of(stopping, timeout=DATABASE_RETRY_SECONDS)
                 continue
-            self._summary.claimed += len(jobs)
             for job in await self._admit(jobs):
                 task = asyncio.create_task(self._attempt(job))
                 self._in_flight.add(task)
                 task.add_done_callback(self._attempt_done)
             if len(jobs) < wanted:
-                # Nothing more is due right now: stop once the last requests are answered,
-                # or look again shortly while slow ones are still out.
-                if not self._in_flight:
-                    return
-                await asyncio.sleep(IDLE_CLAIM_INTERVAL_SECONDS)
-        self._summary.more_due = True
+                # Nothing more is due right now: look again when woken, shortly while
+                # requests are out (their retries may come due), at the next tick otherwise.
+                idle = IDLE_CLAIM_INTERVAL_SECONDS if self._in_flight else self.poll_interval
+                await _first_of(wake, stopping, timeout=idle)
 
     def _attempt_done(self, task: "asyncio.Task[AttemptReport]") -> None:
         self._in_flight.discard(task)
+        if task.cancelled():  # stopping: its lease ends and it is sent again
+            return
         report = task.result()
         self._finished.append(report)
         self.holds.request_ended(report.job.webhook_id)
@@ -161,15 +163,15 @@ class Dispatcher:
         """Write finished attempts in groups, every WEBHOOK_RECORD_INTERVAL_SECONDS at most."""
         failing_since: float | None = None
         loop = asyncio.get_running_loop()
+        collected_at = loop.time()
         while self._claiming or self._in_flight or self._finished:
-            collect_if_overdue()
+            collected_at = collect_when_due(collected_at, loop.time())
             if not self._finished:
                 await asyncio.sleep(self.record_interval)
                 continue
             reports, self._finished = self._finished, []
             await self._release([report.job for report in reports])
             if await self._record(reports):
-                self._summary.recorded += len(reports)
                 failing_since = None
                 await asyncio.sleep(self.record_interval)
                 continue
@@ -307,8 +309,24 @@ class Dispatcher:
         )
 
 
+async def _first_of(*events: asyncio.Event, timeout: float | None) -> None:
+    """Wait until one of `events` is set, or `timeout` seconds pass."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
 class DispatchRuntime:
-    """Per worker process: one event loop, one HTTP client (keep-alive), one database thread."""
+    """Per worker process: a dispatcher that serves for the life of the process on an event loop
+    in a thread of its own, with one HTTP client (keep-alive) and two database threads.
+
+    Celery's dispatch_due task only wakes it. Serving outside the task means nothing ever waits
+    for a slow request to end before claiming more: a dispatch task that had to finish its
+    requests before handing over kept a process idle for up to a hanging endpoint's timeout.
+    """
 
     def __init__(self) -> None:
         self.pid = os.getpid()
@@ -323,6 +341,10 @@ class DispatchRuntime:
         self.sender = self.loop.run_until_complete(self._open_sender())
         self.limiter = self.loop.run_until_complete(self._open_limiter())
         self.holds = SaturationHolds(base_seconds=SATURATION_HOLD_SECONDS)
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._thread = threading.Thread(target=self._serve_forever, name="dispatcher", daemon=True)
+        self._thread.start()
 
     async def _open_sender(self) -> Sender:
         return Sender(
@@ -338,30 +360,57 @@ class DispatchRuntime:
             return RedisLimiter(redis.asyncio.Redis.from_url(settings.REDIS_URL))
         return InProcessLimiter()
 
-    def dispatch(self, *, max_seconds: float) -> DispatchSummary:
-        dispatcher = Dispatcher(
-            sender=self.sender, database=self.database, limiter=self.limiter, holds=self.holds
-        )
-        with collector_paused():
-            return self.loop.run_until_complete(dispatcher.run(max_seconds=max_seconds))
+    def _serve_forever(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            with collector_paused():
+                self.loop.run_until_complete(self._serve())
+        finally:
+            self.loop.run_until_complete(self.sender.close())
+            self.loop.run_until_complete(self.limiter.close())
+            self.loop.close()
+            self.database.shutdown(wait=True)
 
-    def close(self) -> None:
-        self.loop.run_until_complete(self.sender.close())
-        self.loop.run_until_complete(self.limiter.close())
-        self.loop.close()
-        self.database.shutdown(wait=True)
+    async def _serve(self) -> None:
+        while not self._stopping.is_set():
+            dispatcher = Dispatcher(
+                sender=self.sender, database=self.database, limiter=self.limiter, holds=self.holds
+            )
+            try:
+                await dispatcher.serve(wake=self._wake, stopping=self._stopping)
+            except Exception:
+                logger.exception("the dispatcher failed; serving again shortly")
+                await _first_of(self._stopping, timeout=RESTART_DELAY_SECONDS)
+
+    @property
+    def serving(self) -> bool:
+        return self._thread.is_alive()
+
+    def wake(self) -> None:
+        """Look for due work now (thread-safe)."""
+        self._call_in_loop(self._wake.set)
+
+    def stop(self, *, timeout: float) -> None:
+        """Stop claiming, finish what is in flight (STOP_GRACE_SECONDS at most), record it."""
+        self._call_in_loop(self._stopping.set)
+        self._thread.join(timeout)
+
+    def _call_in_loop(self, callback: Callable[[], object]) -> None:
+        # RuntimeError: the loop has closed, the dispatcher has stopped.
+        with suppress(RuntimeError):
+            self.loop.call_soon_threadsafe(callback)
 
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while the block runs, then collect once.
+    """Pause Python's automatic cyclic garbage collection while the block runs, then collect.
 
     Measured under the throughput benchmark: the objects of up to a thousand requests in flight
     pushed the allocation count past the collector's threshold again and again, so it walked
-    them some 200 times a second, 8.5 of a worker's ~20 CPU-seconds in one run; yet a whole
-    dispatch leaves almost nothing behind (a few dozen objects, no cycles). Reference counting
-    frees everything else as before; the dispatcher collects early if the count ever passes
-    GC_PAUSED_MAX_OBJECTS.
+    them some 200 times a second, 8.5 of a worker's ~20 CPU-seconds in one run; yet a dispatch
+    leaves almost nothing behind (a few dozen objects, no cycles). Reference counting frees
+    everything else as before; the dispatcher collects every GC_INTERVAL_SECONDS, and sooner if
+    the count of uncollected objects passes GC_PAUSED_MAX_OBJECTS (collect_when_due).
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -370,20 +419,29 @@ def collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-        gc.collect(0)
+        gc.collect()
 
 
-def collect_if_overdue() -> None:
-    if gc.get_count()[0] > GC_PAUSED_MAX_OBJECTS:
-        gc.collect(0)
+def collect_when_due(last_collected: float, now: float) -> float:
+    """Collect if GC_INTERVAL_SECONDS have passed since `last_collected` or too much is left
+    unexamined; return the time of the last collection."""
+    if now - last_collected >= GC_INTERVAL_SECONDS or gc.get_count()[0] > GC_PAUSED_MAX_OBJECTS:
+        gc.collect()
+        return now
+    return last_collected
 
 
 _runtime: DispatchRuntime | None = None
 
 
 def dispatch_runtime() -> DispatchRuntime:
-    """This process's runtime, created on first use (after a prefork worker has forked)."""
+    """This process's runtime, started on first use (after a prefork worker has forked)."""
     global _runtime
-    if _runtime is None or _runtime.pid != os.getpid():
+    if _runtime is None or _runtime.pid != os.getpid() or not _runtime.serving:
         _runtime = DispatchRuntime()
     return _runtime
+
+
+def stop_dispatch_runtime() -> None:
+    if _runtime is not None and _runtime.pid == os.getpid():
+        _runtime.stop(timeout=STOP_GRACE_SECONDS + 5)

@@ -3,22 +3,30 @@
 import logging
 
 from celery import shared_task
-from django.conf import settings
+from celery.signals import worker_process_init, worker_process_shutdown
 
-from deliveries.dispatcher import dispatch_runtime
+from deliveries.dispatcher import dispatch_runtime, stop_dispatch_runtime
 from deliveries.services.lifecycle import deliveries_expire, events_purge
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="deliveries.dispatch_due", acks_late=True)
+@shared_task(name="deliveries.dispatch_due")
 def dispatch_due() -> None:
-    """Claim and send due deliveries until none is due (or the task's time is up)."""
-    summary = dispatch_runtime().dispatch(max_seconds=settings.WEBHOOK_DISPATCH_TASK_SECONDS)
-    if summary.more_due:
-        # Hand over to a fresh task rather than hold this one forever: other queued tasks
-        # (expiry, purge) get their turn, and the work continues right away.
-        dispatch_due.delay()
+    """Due work is waiting (a publish, a scheduler tick): wake this process's dispatcher. The
+    work itself is in the database, so this message carries nothing that could be lost."""
+    dispatch_runtime().wake()
+
+
+@worker_process_init.connect
+def start_dispatcher(**_: object) -> None:
+    """Every worker process serves from the start, not only those a message reaches first."""
+    dispatch_runtime()
+
+
+@worker_process_shutdown.connect
+def stop_dispatcher(**_: object) -> None:
+    stop_dispatch_runtime()
 
 
 @shared_task(name="deliveries.expire", acks_late=True)

@@ -5,7 +5,12 @@ import gc
 
 import pytest
 
-from deliveries.dispatcher import GC_PAUSED_MAX_OBJECTS, collect_if_overdue, collector_paused
+from deliveries.dispatcher import (
+    GC_INTERVAL_SECONDS,
+    GC_PAUSED_MAX_OBJECTS,
+    collect_when_due,
+    collector_paused,
+)
 
 
 @pytest.fixture
@@ -49,7 +54,7 @@ def test_a_paused_collector_runs_when_too_much_is_left_unexamined(collector_enab
     with collector_paused():
         hoard = [[] for _ in range(GC_PAUSED_MAX_OBJECTS + 1000)]
         assert gc.get_count()[0] > GC_PAUSED_MAX_OBJECTS
-        collect_if_overdue()
+        assert collect_when_due(last_collected=100.0, now=100.5) == 100.5
         assert gc.get_count()[0] < GC_PAUSED_MAX_OBJECTS
         del hoard
 
@@ -64,3 +69,11 @@ def test_a_collector_switched_off_by_the_process_stays_off():
     finally:
         if was_enabled:
             gc.enable()
+
+
+def test_a_paused_collector_still_runs_every_interval(collector_enabled):
+    with collector_paused():
+        assert collect_when_due(last_collected=100.0, now=101.0) == 100.0
+        assert collect_when_due(last_collected=100.0, now=100.0 + GC_INTERVAL_SECONDS) == (
+            100.0 + GC_INTERVAL_SECONDS
+        )
