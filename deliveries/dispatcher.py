@@ -1,7 +1,8 @@
 """The worker's delivery loop: claim due deliveries in batches, send them concurrently with
 one async HTTP client, record the results in batches.
 
-One Celery task per worker process runs this loop at a time. Database work runs on two threads
+Every worker process runs this loop for its whole life on a thread of its own (DispatchRuntime);
+Celery's dispatch_due task only wakes it. Database work runs on two threads
 of its own (Django's ORM is synchronous), one claiming while the other records, so the event
 loop keeps sending while either is under way. No transaction is open while a request is in
 flight: claim (short transaction), send (none), record (short transaction).
@@ -77,7 +78,7 @@ class Dispatcher:
         self.database = database
         self.limiter = limiter
         # Subscriptions at their in-flight cap (all workers' requests count) that this worker
-        # leaves unclaimed for now; kept by the runtime from one dispatch task to the next.
+        # leaves unclaimed for now; kept by the runtime for the life of the process.
         self.holds = holds
         self.lease_seconds = settings.WEBHOOK_CLAIM_LEASE_SECONDS
         self.batch_size = settings.WEBHOOK_DISPATCH_BATCH_SIZE
@@ -362,6 +363,10 @@ class DispatchRuntime:
 
     def _serve_forever(self) -> None:
         asyncio.set_event_loop(self.loop)
+        # What is loaded by now (Django, Celery, the app) lives as long as the process: frozen,
+        # it is left out of every collection the dispatcher makes.
+        gc.collect()
+        gc.freeze()
         try:
             with collector_paused():
                 self.loop.run_until_complete(self._serve())

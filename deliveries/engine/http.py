@@ -337,7 +337,10 @@ async def _read_limited(response: aiohttp.ClientResponse, limit: int) -> str:
     # When the limit cut the body, an incomplete UTF-8 sequence at the end is dropped rather than
     # shown as a replacement character.
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    return decoder.decode(b"".join(chunks), final=remaining > 0)
+    text = decoder.decode(b"".join(chunks), final=remaining > 0)
+    # A NUL cannot be stored in a PostgreSQL text column: one in a receiver's answer would make
+    # its attempt unrecordable. It is shown as a replacement character, like invalid UTF-8.
+    return text.replace("\x00", "\ufffd")
 
 
 def describe_exception(

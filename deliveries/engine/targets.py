@@ -143,8 +143,7 @@ def _refusal(url: str, policy: TargetPolicy, max_length: int) -> str | None:
 
 
 def _check_url_uncached(url: str, policy: TargetPolicy, *, max_length: int) -> None:
-    """Return None when ``url`` may be a delivery target or redirect hop; raise ``TargetRefused``
-    with a message saying why not otherwise.
+    """``check_url`` without the memory of earlier answers.
 
     Rules: at most ``max_length`` characters, no whitespace, control characters or backslashes,
     an absolute ``https`` URL (``http`` only for a local host when ``policy.allow_http_local``),

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 from psycopg2.extras import execute_values
 
@@ -52,6 +52,30 @@ def attempts_record(reports: list[AttemptReport], *, now: datetime | None = None
     if not reports:
         return
     now = now or timezone.now()
+    try:
+        _record_in_one_transaction(reports, now)
+    except (IntegrityError, DataError):
+        if len(reports) == 1:
+            _drop_refused(reports[0])
+            return
+        # One attempt the database refuses (its subscription deleted at that very moment) must
+        # not hold back the others: kept for a retry, the whole batch would fail for ever.
+        for report in reports:
+            try:
+                _record_in_one_transaction([report], now)
+            except (IntegrityError, DataError):
+                _drop_refused(report)
+
+
+def _drop_refused(report: AttemptReport) -> None:
+    logger.warning(
+        "the database refused the attempt of delivery %s (a constraint or a value it cannot "
+        "store; or its subscription was deleted meanwhile); dropped, sent again after its lease",
+        report.job.delivery_id,
+    )
+
+
+def _record_in_one_transaction(reports: list[AttemptReport], now: datetime) -> None:
     with transaction.atomic():
         _insert_attempts(reports)
         _write_delivery_states(
@@ -91,7 +115,10 @@ def attempts_record(reports: list[AttemptReport], *, now: datetime | None = None
 _INSERT_ATTEMPTS_SQL = f"""
 INSERT INTO {Attempt._meta.db_table} (%(columns)s)
 SELECT * FROM (VALUES %%s) AS v(%(columns)s)
-WHERE EXISTS (SELECT 1 FROM {Delivery._meta.db_table} AS d WHERE d.id = v.delivery_id)
+WHERE EXISTS (
+    SELECT 1 FROM {Delivery._meta.db_table} AS d
+    WHERE d.id = v.delivery_id AND d.webhook_id = v.webhook_id
+)
 """  # noqa: S608 - the names come from our model; every value is bound
 _INSERT_ATTEMPTS_TEMPLATE = (
     "(%s, %s::uuid, %s, %s, %s::timestamptz, %s::float8, %s, %s, %s::jsonb, %s::smallint, "

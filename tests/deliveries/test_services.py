@@ -225,6 +225,36 @@ def test_deliveries_of_a_deleted_subscription_are_skipped_when_recording(account
     assert Attempt.objects.count() == 0
 
 
+def test_an_attempt_the_database_refuses_does_not_hold_back_its_batch(account, webhook):
+    # given: two claimed deliveries, one of whose reports breaks a constraint
+    publish(account)
+    publish(account)
+    refused, accepted = deliveries_claim_due(limit=10)
+
+    # when
+    attempts_record([report(refused, status=-1), report(accepted, status=200)])
+
+    # then: the other is recorded; the refused one stays claimed, to be sent again after its
+    # lease (at least once)
+    assert list(Attempt.objects.values_list("delivery_id", flat=True)) == [accepted.delivery_id]
+    assert Delivery.objects.get(id=accepted.delivery_id).state == "succeeded"
+    assert Delivery.objects.get(id=refused.delivery_id).state == "sending"
+
+
+def test_an_attempt_is_not_recorded_against_another_subscriptions_delivery(account, webhook):
+    # given: a report whose delivery id now belongs to another subscription's delivery
+    publish(account)
+    (job,) = deliveries_claim_due(limit=10)
+    other = webhook_create(account=account, url="https://example.org/hook", events=[EVENT])
+    Delivery.objects.filter(id=job.delivery_id).update(webhook=other)
+
+    # when
+    attempts_record([report(job, status=200)])
+
+    # then
+    assert Attempt.objects.count() == 0
+
+
 def fail_attempts(account, webhook, count, *, now=None):
     for _ in range(count):
         publish(account)

@@ -580,6 +580,18 @@ def test_error_messages_never_carry_credentials_or_query_strings(server: LocalSe
 # --- response bodies ----------------------------------------------------------------------------
 
 
+def test_a_nul_in_the_response_body_becomes_a_replacement_character(server: LocalServer) -> None:
+    async def binary(request: web.Request) -> web.StreamResponse:
+        return web.Response(body=b"ok\x00done")
+
+    server.route("/hook", binary)
+
+    result = send(delivery(server.url("/hook")))
+
+    assert result.ok
+    assert result.response_body == "ok\ufffddone"
+
+
 def test_the_response_body_is_truncated_to_the_limit(server: LocalServer) -> None:
     async def chatty(request: web.Request) -> web.StreamResponse:
         return web.Response(text="x" * 100_000)
