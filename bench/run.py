@@ -256,13 +256,13 @@ class Bench:
             time.sleep(0.2)  # a count over every attempt: not too often
         raise RuntimeError(f"only {self.attempts_recorded(webhook_ids)} of {expected} attempts")
 
-    def hookline_workers(self) -> subprocess.Popen[bytes]:
+    def celery_workers(self, name: str, app: str, *extra: str) -> subprocess.Popen[bytes]:
         return self.processes.start(
-            "hookline-worker",
+            name,
             [
                 CELERY,
                 "-A",
-                "config",
+                app,
                 "worker",
                 "--pool",
                 "prefork",
@@ -273,8 +273,12 @@ class Bench:
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
+                *extra,
             ],
         )
+
+    def hookline_workers(self) -> subprocess.Popen[bytes]:
+        return self.celery_workers("hookline-worker", "config")
 
     def warm_up(self) -> None:
         self.reset()
@@ -333,26 +337,7 @@ class Bench:
 
         self.reset()
         webhooks = self.webhooks("fast", self.options.subscriptions)
-        worker = self.processes.start(
-            "task-worker",
-            [
-                CELERY,
-                "-A",
-                "bench.baseline_tasks",
-                "worker",
-                "--pool",
-                "prefork",
-                "--concurrency",
-                str(self.options.worker_processes),
-                "--loglevel",
-                "WARNING",
-                "-Q",
-                "bench-tasks",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-        )
+        worker = self.celery_workers("task-worker", "bench.baseline_tasks", "-Q", "bench-tasks")
         time.sleep(3)
         events = max(1, self.options.task_baseline_deliveries // len(webhooks))
         items = self.items(events)
