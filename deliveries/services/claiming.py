@@ -65,22 +65,18 @@ def deliveries_claim_due(
     now = now or timezone.now()
     lease_ends_at = now + timedelta(seconds=settings.WEBHOOK_CLAIM_LEASE_SECONDS)
     token = uuid.uuid4()
-    if connection.vendor == "postgresql":
-        rows = _claim_rows_in_one_statement(
-            limit=limit,
-            now=now,
-            lease_ends_at=lease_ends_at,
-            token=token,
-            exclude_webhook_ids=exclude_webhook_ids,
-        )
-    else:
-        rows = _claim_rows_with_the_orm(
-            limit=limit,
-            now=now,
-            lease_ends_at=lease_ends_at,
-            token=token,
-            exclude_webhook_ids=exclude_webhook_ids,
-        )
+    claim_rows = (
+        _claim_rows_in_one_statement
+        if connection.vendor == "postgresql"
+        else _claim_rows_with_the_orm
+    )
+    rows = claim_rows(
+        limit=limit,
+        now=now,
+        lease_ends_at=lease_ends_at,
+        token=token,
+        exclude_webhook_ids=exclude_webhook_ids,
+    )
     return _jobs_from_rows(rows, token, now)
 
 
@@ -153,14 +149,17 @@ def _claim_rows_with_the_orm(
         Delivery.objects.filter(id__in=ids).update(
             state=Delivery.State.SENDING, next_attempt_at=lease_ends_at, claim_token=token
         )
-    return list(Delivery.objects.filter(id__in=ids, claim_token=token).values(*_CLAIM_COLUMNS))
+    return _claimed_rows(ids, token)
 
 
 def deliveries_load_jobs(ids: list[int], token: uuid.UUID, now: datetime) -> list[DeliveryJob]:
     """The jobs of deliveries already claimed under `token` (the task-per-delivery baseline
     claims one row its own way)."""
-    rows = Delivery.objects.filter(id__in=ids, claim_token=token).values(*_CLAIM_COLUMNS)
-    return _jobs_from_rows(list(rows), token, now)
+    return _jobs_from_rows(_claimed_rows(ids, token), token, now)
+
+
+def _claimed_rows(ids: list[int], token: uuid.UUID) -> list[dict[str, Any]]:
+    return list(Delivery.objects.filter(id__in=ids, claim_token=token).values(*_CLAIM_COLUMNS))
 
 
 def _jobs_from_rows(
