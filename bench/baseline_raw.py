@@ -1,24 +1,26 @@
 """Baseline (a), "raw": the least code that does the job. Claims due rows in batches with one
 SQL statement, POSTs them signed with aiohttp, records results with execute_values. No Django,
 no Celery, no limits, no redirects: the ceiling a delivery platform on this machine could reach.
+Its headers come from the engine's one request builder (plain Python), as every sender's do.
 
     python bench/baseline_raw.py DATABASE_URL SECRETS_JSON
 """
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import json
 import signal
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import aiohttp
 import psycopg2
 import psycopg2.extras
 import uvloop
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from deliveries.engine.request import delivery_headers
 
 BATCH = 500
 CLAIM = """
@@ -84,13 +86,11 @@ async def main(database_url: str, webhooks: dict[str, dict[str, str]]) -> None:
     async def post(row, event):
         webhook = webhooks[str(row[1])]
         body = body_for(row[1], event, row[4])
-        t = int(time.time() * 1000)
-        digest = hmac.new(webhook["secret"].encode(), f"{t}.".encode() + body, hashlib.sha256)
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "Tillhub HTTP Connector/2.1.0",
-            "Tillhub-Signature": f"t={t},v1={base64.b64encode(digest.digest()).decode()}",
-        }
+        headers = delivery_headers(
+            body=body,
+            signing_secrets=(webhook["secret"],),
+            user_agent="Tillhub HTTP Connector/2.1.0",
+        )
         started = time.time()
         try:
             async with session.post(webhook["url"], data=body, headers=headers) as response:

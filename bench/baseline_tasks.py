@@ -4,9 +4,6 @@ signed `requests` POST and a row update through the ORM.
     celery -A bench.baseline_tasks worker ...   (queue "bench-tasks")
 """
 
-import base64
-import hashlib
-import hmac
 import os
 import time
 
@@ -19,6 +16,7 @@ django.setup()
 
 from django.utils import timezone  # noqa: E402
 
+from deliveries.engine.request import delivery_headers  # noqa: E402
 from deliveries.models import Attempt, Delivery  # noqa: E402
 from deliveries.services.claiming import deliveries_load_jobs  # noqa: E402
 
@@ -33,13 +31,11 @@ session = requests.Session()
 def deliver_one(delivery_id: int) -> None:
     delivery = Delivery.objects.get(id=delivery_id)
     (job,) = deliveries_load_jobs([delivery.id], delivery.claim_token, timezone.now())
-    t = int(time.time() * 1000)
-    digest = hmac.new(job.signing_secrets[0].encode(), f"{t}.".encode() + job.body, hashlib.sha256)
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "Tillhub HTTP Connector/2.1.0",
-        "Tillhub-Signature": f"t={t},v1={base64.b64encode(digest.digest()).decode()}",
-    }
+    headers = delivery_headers(
+        body=job.body,
+        signing_secrets=job.signing_secrets[:1],
+        user_agent="Tillhub HTTP Connector/2.1.0",
+    )
     started = timezone.now()
     clock = time.perf_counter()
     try:

@@ -21,18 +21,16 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from deliveries.engine.signing import signature_header  # noqa: E402
+from deliveries.engine.request import delivery_headers  # noqa: E402
 
 PORT = 18090
 BODY = b'{"payload":"' + b"x" * 2000 + b'"}'
 
 
 def headers() -> dict[str, str]:
-    return {
-        "Content-Type": "application/json",
-        "User-Agent": "Tillhub HTTP Connector/2.1.0",
-        "Tillhub-Signature": signature_header(["s" * 43], int(time.time() * 1000), BODY),
-    }
+    return delivery_headers(
+        body=BODY, signing_secrets=["s" * 43], user_agent="Tillhub HTTP Connector/2.1.0"
+    )
 
 
 def with_requests(count: int) -> float:

@@ -232,7 +232,7 @@ class Bench:
         ]
 
     def publish(self, items: list, batch: int = 500) -> None:
-        from events.services import events_publish_batch
+        from deliveries.services.publishing import events_publish_batch
 
         for start in range(0, len(items), batch):
             events_publish_batch(account=self.account, items=items[start : start + batch])
@@ -344,7 +344,7 @@ class Bench:
         expected = events * len(webhooks)
         started = time.monotonic()
         for start in range(0, len(items), 500):
-            from events.services import events_publish_batch
+            from deliveries.services.publishing import events_publish_batch
 
             published = events_publish_batch(account=self.account, items=items[start : start + 500])
             # Only the task queue sends: the deliveries are parked away from Hookline's claims.
@@ -359,7 +359,7 @@ class Bench:
     def latency(self, deliveries_per_second: float, seconds: float) -> dict[str, float]:
         from django.db import connection
 
-        from events.services import events_publish_batch
+        from deliveries.services.publishing import events_publish_batch
 
         self.reset()
         webhooks = self.webhooks("fast", self.options.subscriptions)

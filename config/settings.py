@@ -163,12 +163,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # JSON only, bounded in size before parsing (config/api.py).
-    "DEFAULT_PARSER_CLASSES": ["config.api.BoundedJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.plumbing.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PAGINATION_CLASS": "config.api.ApiPagination",
+    "DEFAULT_PAGINATION_CLASS": "api.plumbing.ApiPagination",
     "PAGE_SIZE": 50,
     # One error body everywhere: {"detail", "code", "errors": {field: [messages]}}.
-    "EXCEPTION_HANDLER": "config.api.api_exception_handler",
+    "EXCEPTION_HANDLER": "api.plumbing.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Hookline API",
@@ -195,8 +195,8 @@ SPECTACULAR_SETTINGS = {
         "DeliveryTriggerEnum": "deliveries.models.Delivery.Trigger",
         "EventSourceEnum": "events.models.Event.Source",
         "EventKeyEnum": "events.catalog.KNOWN_EVENT_KEYS",
-        "PreflightCheckNameEnum": "webhooks.api.PREFLIGHT_CHECK_CHOICES",
-        "PreflightCheckStatusEnum": "webhooks.api.PREFLIGHT_STATUS_CHOICES",
+        "PreflightCheckNameEnum": "api.webhooks.PREFLIGHT_CHECK_CHOICES",
+        "PreflightCheckStatusEnum": "api.webhooks.PREFLIGHT_STATUS_CHOICES",
     },
     "TAGS": [
         {"name": "webhooks", "description": "Subscriptions: where to POST which events."},

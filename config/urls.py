@@ -1,13 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from config.health import healthz, metrics
+from api.health import healthz, metrics
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("api/", include("config.api_urls")),
+    path("api/", include("api.urls")),
     path("", include("dashboard.urls")),
 ]

@@ -13,9 +13,9 @@ from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
 from deliveries.models import Delivery
+from deliveries.preflight import DEFAULT_EVENT_KEY
 from deliveries.selectors import HistoryFilter
 from events.catalog import EVENT_TYPES
-from simulator.preflight import DEFAULT_EVENT_KEY
 from webhooks.models import Webhook
 from webhooks.services import webhook_defaults
 

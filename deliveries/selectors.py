@@ -58,7 +58,23 @@ def delivery_history(
 
 
 def deliveries_for_account(*, account_id: object) -> QuerySet[Delivery]:
+    """The account's deliveries (through their subscriptions); none for account_id None."""
     return Delivery.objects.filter(webhook__account_id=account_id)
+
+
+def delivery_for_account(*, account_id: object, delivery_id: object) -> Delivery:
+    """The account's delivery `delivery_id` with its subscription and event loaded.
+
+    Raises Delivery.DoesNotExist for another account's, a missing or a malformed id.
+    """
+    try:
+        return (
+            deliveries_for_account(account_id=account_id)
+            .select_related("webhook", "event")
+            .get(id=delivery_id)
+        )
+    except (ValueError, TypeError, ValidationError) as error:
+        raise Delivery.DoesNotExist(str(error)) from error
 
 
 _WINDOW = re.compile(r"^(\d{1,4})([smhd])$")
@@ -183,3 +199,18 @@ def webhooks_overview(*, account_id: object, now: datetime | None = None) -> lis
         rate = round(row["succeeded"] / row["total"], 4) if row and row["total"] else None
         overview.append(WebhookHealth(webhook, rate, last.get(webhook.id)))
     return overview
+
+
+def deliveries_due_count() -> int:
+    """Deliveries waiting for an attempt that is due now (all accounts)."""
+    return Delivery.objects.filter(
+        state__in=(Delivery.State.PENDING, Delivery.State.FAILED),
+        next_attempt_at__lte=timezone.now(),
+    ).count()
+
+
+def delivery_counts_by_state() -> dict[str, int]:
+    """How many deliveries are in each state (all accounts; states with none are left out)."""
+    return dict(
+        Delivery.objects.values_list("state").annotate(n=Count("id")).values_list("state", "n")
+    )

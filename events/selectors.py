@@ -54,3 +54,14 @@ def event_list(*, account_id: object, filters: EventFilter | None = None) -> Que
         if filters.until:
             events = events.filter(created_at__lte=filters.until)
     return events.annotate(delivery_count=Count("deliveries")).order_by("-created_at", "-id")
+
+
+def event_for_account(*, account_id: object, event_id: object) -> Event:
+    """The account's event `event_id`, annotated like event_list.
+
+    Raises Event.DoesNotExist for another account's, a missing or a malformed id.
+    """
+    try:
+        return event_list(account_id=account_id).get(id=event_id)
+    except (ValueError, TypeError, ValidationError) as error:
+        raise Event.DoesNotExist(str(error)) from error

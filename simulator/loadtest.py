@@ -18,10 +18,10 @@ from django.utils import timezone
 
 from accounts.models import Account
 from deliveries.models import Attempt, Delivery
+from deliveries.services.publishing import events_publish_batch
 from events.catalog import EVENT_TYPES, canonical_event_key
 from events.models import Event
 from events.payloads import PayloadGenerator
-from events.services import events_publish_batch
 from webhooks.models import Webhook
 from webhooks.services import webhook_create
 

@@ -1,7 +1,8 @@
 """A text field encrypted at rest with Fernet (the `cryptography` package).
 
 Keys come from settings.FIELD_ENCRYPTION_KEYS, newest first: the first encrypts, every key
-decrypts, so keys can be rotated by prepending a new one (and `rotate_encrypted_fields`).
+decrypts, so keys can be rotated by prepending a new one; `manage.py rotate_encryption_key` then
+re-encrypts the stored values with it.
 """
 
 from functools import cache

@@ -1,5 +1,5 @@
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -7,16 +7,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account
-from deliveries.services.lifecycle import (
-    deliveries_pause_for_webhook,
-    deliveries_resume_for_webhook,
-)
-from simulator.preflight import DEFAULT_EVENT_KEY, CheckResult, endpoint_of_webhook, run_preflight
 from webhooks import rules
 from webhooks.models import Webhook, generate_signing_secret
-
-if TYPE_CHECKING:
-    from events.services import PublishedEvent
 
 EDITABLE_FIELDS = (
     "url",
@@ -100,9 +92,12 @@ def webhook_create(*, account: Account, **fields: Any) -> Webhook:
     return Webhook.objects.create(account=account, **cleaned)
 
 
-@transaction.atomic
-def webhook_update(*, webhook: Webhook, **fields: Any) -> Webhook:
-    """Change the given fields; activation and deactivation pause or resume deliveries."""
+def webhook_change(*, webhook: Webhook, **fields: Any) -> bool:
+    """Validate and save the given fields; returns whether `active` changed.
+
+    Only the subscription row: pausing or resuming its deliveries on (de)activation is
+    deliveries.services.subscriptions.webhook_update's part. Raises ValidationError per field.
+    """
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"unknown webhook fields: {sorted(unknown)}")
@@ -122,27 +117,15 @@ def webhook_update(*, webhook: Webhook, **fields: Any) -> Webhook:
     elif was_active and not webhook.active:
         webhook.disabled_at = timezone.now()
     webhook.save()
-    if webhook.active != was_active:
-        if webhook.active:
-            deliveries_resume_for_webhook(webhook_id=webhook.id)
-        else:
-            deliveries_pause_for_webhook(webhook_id=webhook.id)
-    return webhook
+    return webhook.active != was_active
 
 
-@transaction.atomic
-def webhook_deactivate(*, webhook: Webhook, reason: str) -> Webhook:
-    """Deactivate with a recorded reason (shown in the dashboard and API); pauses deliveries."""
+def webhook_mark_deactivated(*, webhook: Webhook, reason: str) -> None:
+    """Store the deactivation and its reason (shown in the dashboard and API); only the row."""
     webhook.active = False
     webhook.disabled_reason = reason[:500]
     webhook.disabled_at = timezone.now()
     webhook.save(update_fields=["active", "disabled_reason", "disabled_at", "updated_at"])
-    deliveries_pause_for_webhook(webhook_id=webhook.id)
-    return webhook
-
-
-def webhook_activate(*, webhook: Webhook) -> Webhook:
-    return webhook_update(webhook=webhook, active=True)
 
 
 # The longest a rotated-out secret keeps signing, seconds: receivers need hours, not months,
@@ -171,45 +154,6 @@ def webhook_regenerate_secret(*, webhook: Webhook, grace_seconds: float = 0) -> 
 def webhook_delete(*, webhook: Webhook) -> None:
     """Delete the subscription with its deliveries and attempts; it gets nothing more."""
     webhook.delete()
-
-
-def webhook_send_test_events(*, webhook: Webhook, keys: list[str]) -> list["PublishedEvent"]:
-    """Publish realistic events of the given keys to this subscription only (not fanned out).
-
-    Raises ValidationError({"events": ...}) for unknown keys.
-    """
-    from events.services import event_publish
-
-    try:
-        canonical = rules.clean_event_keys(keys)
-    except ValidationError as error:
-        raise ValidationError({"events": error.messages}) from error
-    return [
-        event_publish(account=webhook.account, key=key, source="test", only_webhook=webhook)
-        for key in canonical
-    ]
-
-
-def webhook_preflight(*, webhook: Webhook, event_key: str = DEFAULT_EVENT_KEY) -> list[CheckResult]:
-    """Run Tillhub's pre-flight checklist against the subscription as deliveries reach it
-    (its URL, signing secrets, Basic auth and timeouts; the server's target rules, user agent
-    and redirect limit) and return the nine results in order.
-
-    Sends up to four POSTs of one realistic `event_key` event (aliases accepted) to the
-    endpoint and stores nothing. Blocking for up to a few request timeouts: call it outside a
-    database transaction. Raises ValidationError({"event": ...}) for a key outside the catalog.
-    """
-    try:
-        (key,) = rules.clean_event_keys([event_key])
-    except ValidationError as error:
-        raise ValidationError({"event": error.messages}) from error
-    return run_preflight(
-        **endpoint_of_webhook(webhook, now=timezone.now()),
-        policy=rules.target_policy(),
-        user_agent=settings.WEBHOOK_USER_AGENT,
-        max_redirects=settings.WEBHOOK_MAX_REDIRECTS,
-        event_key=key,
-    )
 
 
 def webhooks_reencrypt(*, batch_size: int = 500) -> int:

@@ -1,34 +1,53 @@
-"""Who may see what: every page belongs to the signed-in user's account."""
+"""Who may see what: every page belongs to the signed-in user's account.
 
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
+The lookups are the account-scoped selectors the API uses too; here a miss is Django's 404.
+"""
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.http import Http404, HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.models import Account
+from accounts.selectors import account_of_user
 from deliveries.models import Delivery
-from deliveries.selectors import deliveries_for_account
+from deliveries.selectors import delivery_for_account
 from webhooks.models import Webhook
+from webhooks.selectors import webhook_for_account
+
+T = TypeVar("T")
 
 
 def current_account(request: HttpRequest) -> Account:
     """The signed-in user's account; PermissionDenied for a user without one (e.g. a
     superuser made with createsuperuser rather than createaccount)."""
-    account = getattr(request.user, "account", None)
+    account = account_of_user(request.user)
     if account is None:
         raise PermissionDenied("This user belongs to no account.")
     return account
 
 
+def _found(lookup: Callable[..., T], **arguments: Any) -> T:
+    try:
+        return lookup(**arguments)
+    except ObjectDoesNotExist as error:
+        raise Http404 from error
+
+
 def owned_webhook(request: HttpRequest, webhook_id: object) -> Webhook:
     """The webhook if it belongs to the user's account; Http404 otherwise."""
-    return get_object_or_404(Webhook, id=webhook_id, account=current_account(request))
+    return _found(
+        webhook_for_account, account_id=current_account(request).id, webhook_id=webhook_id
+    )
 
 
 def owned_delivery(request: HttpRequest, delivery_id: int) -> Delivery:
     """The delivery if its webhook belongs to the user's account; Http404 otherwise."""
-    deliveries = deliveries_for_account(account_id=current_account(request).id)
-    return get_object_or_404(deliveries.select_related("webhook", "event"), id=delivery_id)
+    return _found(
+        delivery_for_account, account_id=current_account(request).id, delivery_id=delivery_id
+    )
 
 
 def safe_next(request: HttpRequest, fallback: str) -> str:

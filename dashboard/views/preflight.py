@@ -11,8 +11,8 @@ from django.shortcuts import render
 
 from dashboard.forms import PreflightForm, add_service_errors
 from dashboard.views.access import owned_webhook
-from simulator.preflight import CHECK_TITLES, preflight_report, preflight_verdict
-from webhooks.services import webhook_preflight
+from deliveries.preflight import CHECK_TITLES, preflight_report, preflight_verdict
+from deliveries.services.subscriptions import webhook_preflight
 
 
 @login_required

@@ -18,14 +18,12 @@ from dashboard.forms import (
 )
 from dashboard.views.access import current_account, owned_webhook
 from deliveries.selectors import webhooks_overview
-from webhooks.services import (
+from deliveries.services.subscriptions import (
     webhook_activate,
-    webhook_create,
-    webhook_delete,
-    webhook_regenerate_secret,
     webhook_send_test_events,
     webhook_update,
 )
+from webhooks.services import webhook_create, webhook_delete, webhook_regenerate_secret
 
 
 def _posted(request: HttpRequest) -> QueryDict | None:

@@ -1,4 +1,3 @@
-import base64
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -6,12 +5,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
 from django.utils import timezone
-from psycopg2.extras import execute_values
 
 from deliveries.engine.limits import Limits
+from deliveries.engine.request import basic_authorization
 from deliveries.models import Delivery
+from deliveries.storage import CLAIM_COLUMNS, Deferral, delivery_storage
 from events.envelope import envelope_for_webhook, render_event_after_webhook_id
 from events.models import Event
 from webhooks.models import Webhook
@@ -36,13 +35,6 @@ class DeliveryJob:
     limits: Limits
 
 
-def basic_authorization(username: str, password: str) -> str | None:
-    if not username:
-        return None
-    token = base64.b64encode(f"{username}:{password}".encode()).decode()
-    return f"Basic {token}"
-
-
 def retention_cutoff(now: datetime) -> datetime:
     return now - timedelta(seconds=settings.WEBHOOK_EVENT_RETENTION_SECONDS)
 
@@ -65,12 +57,7 @@ def deliveries_claim_due(
     now = now or timezone.now()
     lease_ends_at = now + timedelta(seconds=settings.WEBHOOK_CLAIM_LEASE_SECONDS)
     token = uuid.uuid4()
-    claim_rows = (
-        _claim_rows_in_one_statement
-        if connection.vendor == "postgresql"
-        else _claim_rows_with_the_orm
-    )
-    rows = claim_rows(
+    rows = delivery_storage().claim_due(
         limit=limit,
         now=now,
         lease_ends_at=lease_ends_at,
@@ -80,78 +67,6 @@ def deliveries_claim_due(
     return _jobs_from_rows(rows, token, now)
 
 
-# Picks the due rows (the partial index delivery_due_idx, other claimers' rows skipped),
-# leases them and returns what a job needs: one statement, one round trip.
-_CLAIM_SQL = f"""
-UPDATE {Delivery._meta.db_table} AS d
-SET state = 'sending', next_attempt_at = %(lease_ends_at)s, claim_token = %(token)s
-FROM (
-    SELECT id FROM {Delivery._meta.db_table}
-    WHERE state IN ('pending', 'failed', 'sending') AND next_attempt_at <= %(now)s
-        AND NOT (webhook_id = ANY(%(excluded)s::uuid[]))
-    ORDER BY next_attempt_at, id
-    LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED
-) AS due
-WHERE d.id = due.id
-RETURNING d.id, d.attempt_count, d.next_trigger, d.webhook_id, d.event_id, d.event_created_at
-"""  # noqa: S608 - the names come from our model; every value is bound
-_CLAIM_COLUMNS = (
-    "id",
-    "attempt_count",
-    "next_trigger",
-    "webhook_id",
-    "event_id",
-    "event_created_at",
-)
-
-
-def _claim_rows_in_one_statement(
-    *,
-    limit: int,
-    now: datetime,
-    lease_ends_at: datetime,
-    token: uuid.UUID,
-    exclude_webhook_ids: Collection[uuid.UUID],
-) -> list[dict[str, Any]]:
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            _CLAIM_SQL,
-            {
-                "lease_ends_at": lease_ends_at,
-                "token": token,
-                "now": now,
-                "excluded": [str(webhook_id) for webhook_id in exclude_webhook_ids],
-                "limit": limit,
-            },
-        )
-        return [dict(zip(_CLAIM_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
-
-
-def _claim_rows_with_the_orm(
-    *,
-    limit: int,
-    now: datetime,
-    lease_ends_at: datetime,
-    token: uuid.UUID,
-    exclude_webhook_ids: Collection[uuid.UUID],
-) -> list[dict[str, Any]]:
-    """SQLite (the embedded default) has no SKIP LOCKED and serialises writers anyway."""
-    with transaction.atomic():
-        due = Delivery.objects.select_for_update(skip_locked=True).filter(
-            state__in=Delivery.DUE_STATES, next_attempt_at__lte=now
-        )
-        if exclude_webhook_ids:
-            due = due.exclude(webhook_id__in=list(exclude_webhook_ids))
-        ids = list(due.order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit])
-        if not ids:
-            return []
-        Delivery.objects.filter(id__in=ids).update(
-            state=Delivery.State.SENDING, next_attempt_at=lease_ends_at, claim_token=token
-        )
-    return _claimed_rows(ids, token)
-
-
 def deliveries_load_jobs(ids: list[int], token: uuid.UUID, now: datetime) -> list[DeliveryJob]:
     """The jobs of deliveries already claimed under `token` (the task-per-delivery baseline
     claims one row its own way)."""
@@ -159,7 +74,7 @@ def deliveries_load_jobs(ids: list[int], token: uuid.UUID, now: datetime) -> lis
 
 
 def _claimed_rows(ids: list[int], token: uuid.UUID) -> list[dict[str, Any]]:
-    return list(Delivery.objects.filter(id__in=ids, claim_token=token).values(*_CLAIM_COLUMNS))
+    return list(Delivery.objects.filter(id__in=ids, claim_token=token).values(*CLAIM_COLUMNS))
 
 
 def _jobs_from_rows(
@@ -237,34 +152,10 @@ def _endpoint(webhook: Webhook, now: datetime) -> _Endpoint:
     )
 
 
-# Each held-back delivery's new due time, joined from a VALUES list: one statement per batch
-# (the ORM's bulk_update builds a CASE per row, which profiled at 14 % of a worker's time
-# beside a hanging endpoint whose deliveries are held back again and again).
-_DEFER_SQL = f"""
-UPDATE {Delivery._meta.db_table} AS d
-SET state = 'pending', next_attempt_at = v.due_at, claim_token = NULL
-FROM (VALUES %s) AS v(id, token, due_at)
-WHERE d.id = v.id AND d.claim_token = v.token
-"""  # noqa: S608 - the names come from our model; every value is bound
-
-
 def deliveries_defer(*, deferrals: list[tuple[DeliveryJob, datetime]]) -> None:
     """Put claimed deliveries that their subscription's limits held back to wait until the
     given times. Not an attempt: nothing is counted, the state goes back to `pending`. A
     delivery whose claim was taken over meanwhile is left alone."""
-    if connection.vendor == "postgresql":
-        rows = [(job.delivery_id, str(job.claim_token), due_at) for job, due_at in deferrals]
-        with connection.cursor() as cursor:
-            execute_values(
-                cursor,
-                _DEFER_SQL,
-                rows,
-                template="(%s, %s::uuid, %s::timestamptz)",
-                page_size=1000,
-            )
-        return
-    with transaction.atomic():
-        for job, due_at in deferrals:
-            Delivery.objects.filter(id=job.delivery_id, claim_token=job.claim_token).update(
-                state=Delivery.State.PENDING, next_attempt_at=due_at, claim_token=None
-            )
+    delivery_storage().defer(
+        [Deferral(job.delivery_id, job.claim_token, due_at) for job, due_at in deferrals]
+    )

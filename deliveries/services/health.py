@@ -1,19 +1,17 @@
 """Subscription health: keeping success/failure marks current and auto-deactivation."""
 
-import logging
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.mail import send_mail
 from django.db.models import Count, Q
 
 from deliveries.models import Attempt
+from deliveries.notifications import queue_deactivation_email
+from deliveries.services.subscriptions import webhook_deactivate
 from webhooks.models import Webhook
-
-logger = logging.getLogger(__name__)
 
 # How stale `last_success_at` may be, seconds: it feeds a rule measured in days.
 LAST_SUCCESS_RESOLUTION_SECONDS = 5
@@ -74,13 +72,13 @@ def _duration(span: timedelta) -> str:
 
 
 def webhooks_auto_deactivate(*, webhook_ids: Iterable[uuid.UUID], now: datetime) -> list[Webhook]:
-    """Deactivate those of the (failing) subscriptions that meet a rule; notify their account.
+    """Deactivate those of the (failing) subscriptions that meet a rule; their account is
+    e-mailed by a worker once this commits (queue_deactivation_email). Call it after the
+    attempts are recorded, outside their transaction.
 
     Each subscription is evaluated at most every WEBHOOK_AUTO_DISABLE_CHECK_INTERVAL_SECONDS.
     Returns the deactivated subscriptions.
     """
-    from webhooks.services import webhook_deactivate
-
     interval = settings.WEBHOOK_AUTO_DISABLE_CHECK_INTERVAL_SECONDS
     deactivated = []
     for webhook in Webhook.objects.filter(id__in=set(webhook_ids), active=True):
@@ -91,26 +89,5 @@ def webhooks_auto_deactivate(*, webhook_ids: Iterable[uuid.UUID], now: datetime)
             continue
         webhook_deactivate(webhook=webhook, reason=reason)
         deactivated.append(webhook)
-        _notify_account(webhook, reason)
+        queue_deactivation_email(webhook_id=webhook.id, reason=reason)
     return deactivated
-
-
-def _notify_account(webhook: Webhook, reason: str) -> None:
-    recipients = [email for email in webhook.account.users.values_list("email", flat=True) if email]
-    if not recipients:
-        return
-    try:
-        send_mail(
-            subject=f"Hookline: webhook to {webhook.url} was deactivated",
-            message=(
-                f"{reason}\n\nDeliveries to it are paused and will be sent when you "
-                f"reactivate it in the dashboard or with PATCH /api/v1/webhooks/{webhook.id}/ "
-                '{"active": true}.'
-            ),
-            from_email=None,
-            recipient_list=recipients,
-        )
-    except Exception:
-        logger.exception(
-            "could not email account %s about webhook %s", webhook.account_id, webhook.id
-        )

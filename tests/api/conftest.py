@@ -11,8 +11,8 @@ from rest_framework.test import APIClient
 from accounts.models import Account, User
 from accounts.services import account_create
 from deliveries.models import Attempt, Delivery
+from deliveries.services.publishing import event_publish
 from events.models import Event
-from events.services import event_publish
 from webhooks.models import Webhook
 from webhooks.services import webhook_create
 

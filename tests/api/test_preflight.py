@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from simulator.preflight import CHECK_TITLES
+from deliveries.preflight import CHECK_TITLES
 from tests.api.conftest import create_webhook
 from tests.support.reference_receiver import RunningReceiver
 from webhooks.models import Webhook

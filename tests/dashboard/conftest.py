@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.services import account_create
 from deliveries.models import Attempt, Delivery
-from events.services import event_publish
+from deliveries.services.publishing import event_publish
 from webhooks.models import Webhook
 from webhooks.services import webhook_create
 

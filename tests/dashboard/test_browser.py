@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 
 from deliveries.models import Attempt, Delivery
+from deliveries.services.subscriptions import webhook_send_test_events
 from simulator.receiver import ReceiverConfig
 from tests.conftest import _test_database_url, wait_until
 from tests.support.processes import CeleryProcesses
 from tests.support.receivers import Reply
 from tests.support.reference_receiver import RunningReceiver
 from webhooks.models import Webhook
-from webhooks.services import webhook_create, webhook_send_test_events
+from webhooks.services import webhook_create
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from simulator.preflight import CHECK_TITLES
+from deliveries.preflight import CHECK_TITLES
 from simulator.receiver import ReceiverConfig
 from tests.dashboard.conftest import EVENT
 from tests.support.reference_receiver import RunningReceiver

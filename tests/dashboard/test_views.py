@@ -14,10 +14,11 @@ from django.utils import timezone
 
 from accounts.models import User
 from deliveries.models import Delivery
+from deliveries.services.subscriptions import webhook_deactivate
 from events.models import Event
 from tests.dashboard.conftest import EVENT, record_attempt
 from webhooks.models import Webhook
-from webhooks.services import webhook_create, webhook_deactivate, webhook_regenerate_secret
+from webhooks.services import webhook_create, webhook_regenerate_secret
 
 pytestmark = pytest.mark.django_db
 

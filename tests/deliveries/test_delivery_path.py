@@ -11,10 +11,11 @@ from django.utils import timezone
 
 from deliveries.engine.signing import verify_signature
 from deliveries.models import Attempt, Delivery
-from events.services import event_publish
+from deliveries.services.publishing import event_publish
+from deliveries.services.subscriptions import webhook_update
 from tests.conftest import wait_until
 from tests.support.receivers import Reply, ScriptedReceiver
-from webhooks.services import webhook_create, webhook_regenerate_secret, webhook_update
+from webhooks.services import webhook_create, webhook_regenerate_secret
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 

@@ -8,7 +8,7 @@ import redis
 from django.conf import settings
 
 from deliveries.models import Delivery
-from events.services import event_publish
+from deliveries.services.publishing import event_publish
 from tests.conftest import _test_database_url, wait_until
 from tests.support.processes import CeleryProcesses
 from tests.support.receivers import Reply

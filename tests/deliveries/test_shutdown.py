@@ -4,7 +4,7 @@ module: no other worker may pick the delivery up meanwhile."""
 import pytest
 
 from deliveries.models import Attempt
-from events.services import event_publish
+from deliveries.services.publishing import event_publish
 from tests.conftest import _test_database_url, wait_until
 from tests.support.processes import CeleryProcesses
 from tests.support.receivers import Reply, ScriptedReceiver

@@ -22,12 +22,13 @@ from django.core.management import CommandError, call_command
 
 from deliveries.engine.signing import signature_header
 from deliveries.models import Delivery
+from deliveries.services.publishing import event_publish
+from deliveries.services.subscriptions import webhook_update
 from events.envelope import compact_json, render_envelope
-from events.services import event_publish
 from tests.conftest import wait_until
 from tests.settings import TEST_ENVIRONMENT
 from tests.support.processes import CeleryProcesses
-from webhooks.services import webhook_create, webhook_update
+from webhooks.services import webhook_create
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "receiver-test-secret"

@@ -20,7 +20,7 @@ def main() -> None:
     from django.db import close_old_connections
 
     from accounts.models import Account
-    from events.services import event_publish
+    from deliveries.services.publishing import event_publish
 
     account_id, key, count, rate, outfile = sys.argv[1:6]
     while True:

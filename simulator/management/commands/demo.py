@@ -3,8 +3,8 @@ import json
 from django.core.management.base import BaseCommand, CommandParser
 
 from accounts.services import account_create
+from deliveries.services.publishing import event_publish
 from events.catalog import EVENT_TYPES
-from events.services import event_publish
 from webhooks.models import Webhook
 from webhooks.services import webhook_create
 

@@ -11,8 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from events.catalog import UnknownEventKey
-from simulator.preflight import (
+from deliveries.preflight import (
     CheckResult,
     CheckStatus,
     display_url,
@@ -23,6 +22,7 @@ from simulator.preflight import (
     preflight_verdict,
     run_preflight,
 )
+from events.catalog import UnknownEventKey
 from webhooks.models import Webhook
 from webhooks.rules import target_policy
 

@@ -18,25 +18,25 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import (
+from api.deliveries import DeliverySerializer
+from api.fields import EventKeyField
+from api.plumbing import (
     ApiPagination,
     PayloadTooLarge,
     django_error_detail,
     error_responses,
-    get_object_or_404,
+    found_or_404,
     max_payload_request_bytes,
     paginated_response,
     request_account_id,
     require_account,
 )
-from deliveries.api import DeliverySerializer
+from deliveries.services.publishing import event_payload, event_publish
 from events.catalog import EVENT_TYPES
 from events.envelope import format_timestamp
 from events.models import Event
 from events.payloads import example
-from events.selectors import EventFilter, event_list
-from events.services import event_payload, event_publish
-from webhooks.api import EventKeyField
+from events.selectors import EventFilter, event_for_account, event_list
 
 TAGS = ["events"]
 
@@ -227,7 +227,9 @@ class EventDetailApi(APIView):
         responses={200: EventDetailSerializer, **error_responses(404)},
     )
     def get(self, request: Request, event_id: Any) -> Response:
-        event = get_object_or_404(event_list(account_id=request_account_id(request)), id=event_id)
+        event = found_or_404(
+            event_for_account, account_id=request_account_id(request), event_id=event_id
+        )
         event.delivery_rows = event.deliveries.order_by("created_at", "id")
         return Response(EventDetailSerializer(event).data)
 

@@ -18,12 +18,8 @@ so what passes here passes for real deliveries. Plain Python, no Django: callers
 target policy, user agent and redirect limit from their settings.
 """
 
-from simulator.preflight.checks import (
-    basic_authorization,
-    resolve_addresses,
-    run_preflight,
-)
-from simulator.preflight.results import (
+from deliveries.preflight.checks import resolve_addresses, run_preflight
+from deliveries.preflight.results import (
     CERTIFICATE_WARN_DAYS,
     CHECK_TITLES,
     DEFAULT_EVENT_KEY,
@@ -55,7 +51,6 @@ __all__ = [
     "CheckStatus",
     "EndpointSettings",
     "WebhookLike",
-    "basic_authorization",
     "display_url",
     "endpoint_of_webhook",
     "preflight_counts",

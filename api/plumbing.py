@@ -10,13 +10,14 @@ body as a whole) to its messages; it is ``{}`` when no field is to blame (404, 4
 
 import json
 import math
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse
@@ -27,7 +28,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from accounts.models import Account
+from accounts.selectors import account_of_user
+from webhooks.models import Webhook
+from webhooks.selectors import webhook_for_account
+
 NON_FIELD_ERRORS = api_settings.NON_FIELD_ERRORS_KEY
+T = TypeVar("T")
 
 # Largest request body, bytes, of endpoints that take no event payload: a subscription's
 # configuration is a few KiB at most (URL 2 KiB, a handful of keys), so anything near this is
@@ -292,26 +299,31 @@ def paginated_response(
 
 def request_account_id(request: Request) -> Any:
     """The caller's account id, or None for a user without an account (who then sees nothing)."""
-    return getattr(request.user, "account_id", None)
+    account = account_of_user(request.user)
+    return account.id if account is not None else None
 
 
-def require_account(request: Request) -> Any:
+def require_account(request: Request) -> Account:
     """The caller's account, for endpoints that create something; NoAccount (403) if none."""
-    account = getattr(request.user, "account", None)
+    account = account_of_user(request.user)
     if account is None:
         raise NoAccount()
     return account
 
 
-def get_object_or_404(queryset: QuerySet[Any], **lookup: Any) -> Model:
-    """The one object of an (already account-scoped) queryset matching `lookup`, else 404.
-
-    Malformed ids are a 404 too, never a 500.
-    """
+def found_or_404(lookup: Callable[..., T], **arguments: Any) -> T:
+    """`lookup(**arguments)` (an account-scoped selector); its DoesNotExist becomes a 404."""
     try:
-        return queryset.get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError, DjangoValidationError) as error:
+        return lookup(**arguments)
+    except ObjectDoesNotExist as error:
         raise Http404 from error
+
+
+def account_webhook(request: Request, webhook_id: Any) -> Webhook:
+    """The caller's subscription `webhook_id`; 404 for another account's or a missing one."""
+    return found_or_404(
+        webhook_for_account, account_id=request_account_id(request), webhook_id=webhook_id
+    )
 
 
 def max_payload_request_bytes() -> int:

@@ -9,7 +9,6 @@ names because drf-spectacular names schema components after them.
 
 from typing import Any
 
-from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -17,54 +16,40 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import (
+from api.fields import EventKeyField
+from api.plumbing import (
     ApiPagination,
+    account_webhook,
     error_responses,
-    get_object_or_404,
     paginated_response,
     request_account_id,
     require_account,
 )
-from events.catalog import KNOWN_EVENT_KEYS
-from simulator.preflight import (
+from deliveries.preflight import (
     CHECK_TITLES,
     DEFAULT_EVENT_KEY,
     CheckStatus,
     preflight_report,
 )
+from deliveries.services.subscriptions import (
+    webhook_preflight,
+    webhook_send_test_events,
+    webhook_update,
+)
 from webhooks import rules
 from webhooks.models import URL_MAX_LENGTH, Webhook
+from webhooks.selectors import webhooks_for_account
 from webhooks.services import (
     MAX_SECRET_GRACE_SECONDS,
     webhook_create,
     webhook_defaults,
     webhook_delete,
-    webhook_preflight,
     webhook_regenerate_secret,
-    webhook_send_test_events,
-    webhook_update,
 )
 
 TAGS = ["webhooks"]
 # More keys than the catalog has, with aliases, is never a real subscription.
 MAX_EVENT_KEYS = 50
-
-
-@extend_schema_field(
-    {
-        "type": "string",
-        "enum": list(KNOWN_EVENT_KEYS),
-        "description": "An event key of the catalog (`GET /api/v1/event-types/`). On input the "
-        "colon form (`products:create:v0`) and the singular entity (`product.create.v0`) are "
-        "accepted too; output is always canonical.",
-    }
-)
-class EventKeyField(serializers.CharField):
-    """A catalog key; checked (and made canonical) by the services, not here."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", 64)
-        super().__init__(**kwargs)
 
 
 def _range(bounds: tuple[float, float]) -> dict[str, float]:
@@ -242,18 +227,6 @@ class PreflightReportSerializer(serializers.Serializer):
     checks = PreflightCheckSerializer(many=True)
 
 
-def account_webhooks(request: Request) -> QuerySet[Webhook]:
-    """The caller's subscriptions; none for a user without an account."""
-    return Webhook.objects.filter(account_id=request_account_id(request))
-
-
-def get_account_webhook(request: Request, webhook_id: Any) -> Webhook:
-    """The caller's subscription `webhook_id`; 404 for another account's or a missing one."""
-    webhook = get_object_or_404(account_webhooks(request).select_related("account"), id=webhook_id)
-    assert isinstance(webhook, Webhook)
-    return webhook
-
-
 class WebhookListApi(APIView):
     pagination_class = ApiPagination
 
@@ -266,7 +239,9 @@ class WebhookListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = WebhookFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        webhooks = account_webhooks(request).order_by("-created_at", "id")
+        webhooks = webhooks_for_account(account_id=request_account_id(request)).order_by(
+            "-created_at", "id"
+        )
         if "active" in filters.validated_data:
             webhooks = webhooks.filter(active=filters.validated_data["active"] == "true")
         return paginated_response(
@@ -294,7 +269,7 @@ class WebhookDetailApi(APIView):
         responses={200: WebhookSerializer, **error_responses(404)},
     )
     def get(self, request: Request, webhook_id: Any) -> Response:
-        webhook = get_account_webhook(request, webhook_id)
+        webhook = account_webhook(request, webhook_id)
         return Response(WebhookSerializer(webhook).data)
 
     @extend_schema(
@@ -316,7 +291,7 @@ class WebhookDetailApi(APIView):
         return self._update(request, webhook_id, partial=True)
 
     def _update(self, request: Request, webhook_id: Any, *, partial: bool) -> Response:
-        webhook = get_account_webhook(request, webhook_id)
+        webhook = account_webhook(request, webhook_id)
         serializer = WebhookInputSerializer(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         webhook = webhook_update(webhook=webhook, **serializer.validated_data)
@@ -328,7 +303,7 @@ class WebhookDetailApi(APIView):
         responses={204: None, **error_responses(404)},
     )
     def delete(self, request: Request, webhook_id: Any) -> Response:
-        webhook = get_account_webhook(request, webhook_id)
+        webhook = account_webhook(request, webhook_id)
         webhook_delete(webhook=webhook)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -351,7 +326,7 @@ class WebhookRegenerateSecretApi(APIView):
         responses={200: RegenerateSecretOutputSerializer, **error_responses(400, 404, 413, 415)},
     )
     def post(self, request: Request, webhook_id: Any) -> Response:
-        webhook = get_account_webhook(request, webhook_id)
+        webhook = account_webhook(request, webhook_id)
         serializer = RegenerateSecretInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         webhook = webhook_regenerate_secret(
@@ -370,7 +345,7 @@ class WebhookTestEventsApi(APIView):
         "subscription only (whether or not it lists the key).",
     )
     def post(self, request: Request, webhook_id: Any) -> Response:
-        webhook = get_account_webhook(request, webhook_id)
+        webhook = account_webhook(request, webhook_id)
         serializer = TestEventsInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         published = webhook_send_test_events(
@@ -396,7 +371,7 @@ class WebhookPreflightApi(APIView):
         "as `manage.py preflight --json`.",
     )
     def post(self, request: Request, webhook_id: Any) -> Response:
-        webhook = get_account_webhook(request, webhook_id)
+        webhook = account_webhook(request, webhook_id)
         serializer = PreflightInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         results = webhook_preflight(webhook=webhook, event_key=serializer.validated_data["event"])

@@ -1,13 +1,12 @@
 """Operational endpoints: `/healthz` (database, broker, queue depth) and `/metrics`
 (Prometheus text format). Both are unauthenticated and reveal counts only."""
 
+from celery import current_app as celery_app
 from django.db import connection
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils import timezone
 
-from config.celery import app as celery_app
 from deliveries.models import Delivery
+from deliveries.selectors import deliveries_due_count, delivery_counts_by_state
 
 
 def _database_ok() -> bool:
@@ -31,14 +30,7 @@ def _broker_ok() -> bool:
 def healthz(request: HttpRequest) -> JsonResponse:
     database_ok = _database_ok()
     broker_ok = _broker_ok()
-    due = (
-        Delivery.objects.filter(
-            state__in=(Delivery.State.PENDING, Delivery.State.FAILED),
-            next_attempt_at__lte=timezone.now(),
-        ).count()
-        if database_ok
-        else None
-    )
+    due = deliveries_due_count() if database_ok else None
     healthy = database_ok and broker_ok
     return JsonResponse(
         {
@@ -56,15 +48,10 @@ def metrics(request: HttpRequest) -> HttpResponse:
         "# HELP hookline_deliveries Deliveries by state.",
         "# TYPE hookline_deliveries gauge",
     ]
-    counts = dict(
-        Delivery.objects.values_list("state").annotate(n=Count("id")).values_list("state", "n")
-    )
+    counts = delivery_counts_by_state()
     for state in Delivery.State.values:
         lines.append(f'hookline_deliveries{{state="{state}"}} {counts.get(state, 0)}')
-    due = Delivery.objects.filter(
-        state__in=(Delivery.State.PENDING, Delivery.State.FAILED),
-        next_attempt_at__lte=timezone.now(),
-    ).count()
+    due = deliveries_due_count()
     lines += [
         "# HELP hookline_deliveries_due Deliveries due for an attempt now.",
         "# TYPE hookline_deliveries_due gauge",

@@ -10,10 +10,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import (
+from api.fields import EventKeyField
+from api.plumbing import (
     ApiPagination,
+    account_webhook,
     error_responses,
-    get_object_or_404,
+    found_or_404,
     paginated_response,
     request_account_id,
 )
@@ -21,14 +23,13 @@ from deliveries.models import Delivery
 from deliveries.selectors import (
     STATUS_GROUPS,
     HistoryFilter,
-    deliveries_for_account,
+    delivery_for_account,
     delivery_history,
     parse_window,
     webhook_metrics,
 )
 from deliveries.services.lifecycle import deliveries_resend_matching
 from events.envelope import render_event
-from webhooks.api import EventKeyField, get_account_webhook
 
 TAGS = ["deliveries"]
 # Ids per resend-by-ids request: a page of the history at a time, not a table. Resending
@@ -206,10 +207,9 @@ def _request_body(delivery: Delivery) -> str:
 
 
 def _account_delivery(request: Request, delivery_id: Any) -> Delivery:
-    deliveries = deliveries_for_account(account_id=request_account_id(request))
-    delivery = get_object_or_404(deliveries.select_related("event"), id=delivery_id)
-    assert isinstance(delivery, Delivery)
-    return delivery
+    return found_or_404(
+        delivery_for_account, account_id=request_account_id(request), delivery_id=delivery_id
+    )
 
 
 class WebhookDeliveryListApi(APIView):
@@ -222,7 +222,7 @@ class WebhookDeliveryListApi(APIView):
         responses={200: DeliverySerializer(many=True), **error_responses(400, 404)},
     )
     def get(self, request: Request, webhook_id: Any) -> Response:
-        webhook = get_account_webhook(request, webhook_id)
+        webhook = account_webhook(request, webhook_id)
         query = HistoryFilterSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         deliveries = delivery_history(webhook=webhook, filters=query.to_filter())
@@ -242,7 +242,7 @@ class WebhookResendApi(APIView):
         "they are sent in the background through the subscription's limits.",
     )
     def post(self, request: Request, webhook_id: Any) -> Response:
-        webhook = get_account_webhook(request, webhook_id)
+        webhook = account_webhook(request, webhook_id)
         serializer = ResendInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         if "delivery_ids" in serializer.validated_data:
@@ -265,7 +265,7 @@ class WebhookMetricsApi(APIView):
         responses={200: MetricsSerializer, **error_responses(400, 404)},
     )
     def get(self, request: Request, webhook_id: Any) -> Response:
-        webhook = get_account_webhook(request, webhook_id)
+        webhook = account_webhook(request, webhook_id)
         query = MetricsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         window = parse_window(query.validated_data["window"])

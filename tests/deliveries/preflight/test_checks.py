@@ -15,12 +15,10 @@ from django.core.management import CommandError, call_command
 
 from deliveries.engine.signing import verify_signature
 from deliveries.engine.targets import TargetPolicy
-from deliveries.services.claiming import basic_authorization as delivery_authorization
-from simulator.preflight import (
+from deliveries.preflight import (
     CHECK_TITLES,
     CheckResult,
     CheckStatus,
-    basic_authorization,
     preflight_failed,
     run_preflight,
 )
@@ -30,7 +28,7 @@ from tests.support.receivers import Reply, ScriptedReceiver
 from tests.support.services import free_port
 from webhooks.services import webhook_create
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SECRET = "preflight-test-secret"
 LOCAL = TargetPolicy(allow_http_local=True, allow_private=True)
 PASS, WARN, FAIL, SKIPPED = (
@@ -301,11 +299,6 @@ def test_dns_failure_and_private_only_names_stop_before_connecting():
     assert "10.1.2.3 is private" in by_name(private)["dns"].detail
     for results in (missing, private):
         assert {r.status for r in results[2:]} == {SKIPPED}
-
-
-def test_basic_authorization_is_the_one_deliveries_send():
-    assert basic_authorization("shop", "pw") == delivery_authorization("shop", "pw")
-    assert basic_authorization("", "pw") is None is delivery_authorization("", "pw")
 
 
 # The command ------------------------------------------------------------------------------

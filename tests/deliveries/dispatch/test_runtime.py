@@ -5,7 +5,7 @@ import gc
 
 import pytest
 
-from deliveries.dispatcher import (
+from deliveries.dispatch.runtime import (
     GC_INTERVAL_SECONDS,
     GC_PAUSED_MAX_OBJECTS,
     collect_when_due,

@@ -3,7 +3,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -11,29 +11,26 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Account
-from config.bulk import bulk_insert_rows
 from deliveries.models import Delivery
+from deliveries.storage import delivery_storage
 from deliveries.wakeup import wake_dispatcher
 from events.catalog import UnknownEventKey, canonical_event_key
 from events.envelope import compact_json
 from events.models import Event
+from events.payloads import PayloadGenerator
 from webhooks.models import Webhook
+from webhooks.selectors import webhooks_subscribed
 
 # Nesting deeper than this is refused: no real entity needs it, and deep JSON is a way to
 # make parsers and renderers spend unbounded stack.
 MAX_PAYLOAD_DEPTH = 32
 
-if TYPE_CHECKING:
-    from events.payloads import PayloadGenerator
-
 _generators = threading.local()
 
 
-def _payload_generator() -> "PayloadGenerator":
+def _payload_generator() -> PayloadGenerator:
     # One generator per thread: its world of created products and customers makes later
     # transactions refer to entities it created earlier, as Tillhub's would.
-    from events.payloads import PayloadGenerator
-
     generator = getattr(_generators, "generator", None)
     if generator is None:
         generator = _generators.generator = PayloadGenerator()
@@ -162,7 +159,11 @@ def event_publish(
                 idempotency_key=idempotency_key or None,
                 created_at=now,
             )
-            targets = [only_webhook] if only_webhook else subscribed_webhooks(account, key)
+            targets = (
+                [only_webhook]
+                if only_webhook
+                else webhooks_subscribed(account_id=account.id, key=key)
+            )
             Delivery.objects.bulk_create(
                 [_new_delivery(event, webhook, now) for webhook in targets]
             )
@@ -209,7 +210,11 @@ def events_publish_batch(
             )
         )
         if key not in subscribers:
-            subscribers[key] = [only_webhook] if only_webhook else subscribed_webhooks(account, key)
+            subscribers[key] = (
+                [only_webhook]
+                if only_webhook
+                else webhooks_subscribed(account_id=account.id, key=key)
+            )
         for webhook in subscribers[key]:
             delivery_rows.append(
                 (
@@ -223,8 +228,8 @@ def events_publish_batch(
                 )
             )
     with transaction.atomic():
-        bulk_insert_rows(Event, _EVENT_COLUMNS, event_rows)
-        bulk_insert_rows(Delivery, _DELIVERY_COLUMNS, delivery_rows)
+        delivery_storage().insert_rows(Event, _EVENT_COLUMNS, event_rows)
+        delivery_storage().insert_rows(Delivery, _DELIVERY_COLUMNS, delivery_rows)
         if any(webhook.active for targets in subscribers.values() for webhook in targets):
             transaction.on_commit(wake_dispatcher)
     return [row[0] for row in event_rows]
@@ -250,16 +255,6 @@ _DELIVERY_COLUMNS = (
     "next_attempt_at",
     "created_at",
 )
-
-
-def subscribed_webhooks(account: Account, key: str) -> list[Webhook]:
-    # An account has tens of subscriptions, not thousands: filtering the event lists here
-    # keeps the query portable (SQLite has no JSON containment) and needs no join table.
-    return [
-        webhook
-        for webhook in Webhook.objects.filter(account=account).only("id", "active", "events")
-        if key in webhook.events
-    ]
 
 
 def _new_delivery(event: Event, webhook: Webhook, now: datetime) -> Delivery:

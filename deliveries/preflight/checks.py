@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import ipaddress
 import secrets as secrets_module
 import socket
@@ -18,17 +17,14 @@ from yarl import URL
 
 from deliveries.engine.http import DeliveryRequest, SendResult, send_blocking
 from deliveries.engine.outcome import ErrorKind
-from deliveries.engine.signing import signature_header
+from deliveries.engine.request import basic_authorization, delivery_headers
 from deliveries.engine.targets import (
     TargetPolicy,
     TargetRefused,
     check_url,
     is_forbidden_address,
 )
-from events.catalog import EventType, event_type
-from events.envelope import compact_json, render_envelope
-from events.payloads import PayloadGenerator
-from simulator.preflight.results import (
+from deliveries.preflight.results import (
     CERTIFICATE_WARN_DAYS,
     CHECK_TITLES,
     DEFAULT_EVENT_KEY,
@@ -41,6 +37,9 @@ from simulator.preflight.results import (
     Resolver,
     display_url,
 )
+from events.catalog import EventType, event_type
+from events.envelope import compact_json, render_envelope
+from events.payloads import PayloadGenerator
 
 
 def resolve_addresses(host: str, port: int) -> list[str]:
@@ -91,16 +90,6 @@ def run_preflight(
         seed=seed,
         resolver=resolver,
     ).run()
-
-
-def basic_authorization(username: str, password: str) -> str | None:
-    """The ``Authorization`` value a delivery carries; the same rule as
-    ``deliveries.services.claiming.basic_authorization``, kept here so this module needs no
-    Django (a test pins the two together)."""
-    if not username:
-        return None
-    token = base64.b64encode(f"{username}:{password}".encode()).decode()
-    return f"Basic {token}"
 
 
 @dataclass
@@ -401,12 +390,12 @@ class _Preflight:
     ) -> dict[str, str]:
         """The SPEC section 1 headers, signed now with ``secrets`` (default: the configured
         ones, or a throwaway secret when none are)."""
-        signing = secrets or self.secrets or (self.throwaway_secret,)
-        headers = {"Content-Type": "application/json", "User-Agent": self.user_agent}
-        if with_authorization and self.authorization is not None:
-            headers["Authorization"] = self.authorization
-        headers["Tillhub-Signature"] = signature_header(signing, int(time.time() * 1000), self.body)
-        return headers
+        return delivery_headers(
+            body=self.body,
+            signing_secrets=secrets or self.secrets or (self.throwaway_secret,),
+            user_agent=self.user_agent,
+            authorization=self.authorization if with_authorization else None,
+        )
 
     def _send(self, headers: Mapping[str, str]) -> SendResult:
         request = DeliveryRequest(

@@ -1,16 +1,16 @@
 from django.urls import include, path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from config.api import api_not_found
-from deliveries.api import (
+from api.deliveries import (
     DeliveryDetailApi,
     DeliveryResendApi,
     WebhookDeliveryListApi,
     WebhookMetricsApi,
     WebhookResendApi,
 )
-from events.api import EventDetailApi, EventListApi, EventTypeListApi
-from webhooks.api import (
+from api.events import EventDetailApi, EventListApi, EventTypeListApi
+from api.plumbing import api_not_found
+from api.webhooks import (
     WebhookDefaultsApi,
     WebhookDetailApi,
     WebhookListApi,
