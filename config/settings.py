@@ -81,6 +81,9 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'hookline.sqlite3'}"),
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+# A persistent connection is checked before each request reuses it, so the first requests
+# after a database restart get a new connection instead of failing on the dead one.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and scheduler share one SQLite file: WAL lets readers and one writer work
     # at once, and the busy timeout (seconds) makes writers queue instead of failing.
