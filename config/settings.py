@@ -83,7 +83,7 @@ DATABASES = {
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
 # A persistent connection is checked before each request reuses it, so the first requests
 # after a database restart get a new connection instead of failing on the dead one.
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and scheduler share one SQLite file: WAL lets readers and one writer work
     # at once, and the busy timeout (seconds) makes writers queue instead of failing.
@@ -258,6 +258,10 @@ WEBHOOK_CLAIM_LEASE_SECONDS = env.float("WEBHOOK_CLAIM_LEASE_SECONDS", default=1
 WEBHOOK_DISPATCH_BATCH_SIZE = env.int("WEBHOOK_DISPATCH_BATCH_SIZE", default=500)
 # Most concurrent requests one worker process keeps open (all subscriptions together).
 WEBHOOK_DISPATCH_MAX_IN_FLIGHT = env.int("WEBHOOK_DISPATCH_MAX_IN_FLIGHT", default=1000)
+# While the shared limiter (Redis) is unreachable, each worker process limits on its own with
+# 1/N of every subscription's rate, burst and in-flight cap, N being the worker processes of
+# all machines together (0: this machine's CPU count, Celery's default concurrency).
+WEBHOOK_LIMITER_FALLBACK_PROCESSES = env.int("WEBHOOK_LIMITER_FALLBACK_PROCESSES", default=0)
 # How often results are written, seconds: groups many attempts into one transaction.
 WEBHOOK_RECORD_INTERVAL_SECONDS = env.float("WEBHOOK_RECORD_INTERVAL_SECONDS", default=0.05)
 # The scheduler's tick, seconds: how late a retry may start at worst, and how soon work whose
