@@ -8,6 +8,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("api/v0/", include("api.tillhub.urls")),  # before api/: its catch-all 404
     path("api/", include("api.urls")),
     path("", include("dashboard.urls")),
 ]

@@ -214,3 +214,129 @@ def delivery_counts_by_state() -> dict[str, int]:
     return dict(
         Delivery.objects.values_list("state").annotate(n=Count("id")).values_list("state", "n")
     )
+
+
+# --- one webhook's events in Tillhub's terms (SPEC 8 `WebhookEventQuery`, /api/v0) -----------
+
+
+@dataclass(frozen=True)
+class WebhookEventFilter:
+    """Which deliveries of one subscription a `WebhookEventQuery` selects (SPEC 8).
+
+    Every given criterion narrows the result; the key criteria (`event_keys`, `entities`,
+    `actions`, `version`) are matched against the catalog entry of each delivery's event key.
+    """
+
+    sent_successfully: bool | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    event_keys: tuple[str, ...] = ()
+    event_ids: tuple[object, ...] = ()  # UUIDs
+    entities: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()
+    version: int | None = None
+    deleted: bool | None = None
+    webhook_active: bool | None = None
+
+    def clean(self) -> "WebhookEventFilter":
+        """Validated and canonical (event keys and entities); ValidationError naming the field."""
+        from dataclasses import replace
+
+        from events.catalog import EVENT_TYPES, UnknownEventKey, canonical_event_key
+
+        errors: dict[str, list[str]] = {}
+        keys: list[str] = []
+        for raw in self.event_keys:
+            try:
+                keys.append(canonical_event_key(raw))
+            except UnknownEventKey as error:
+                errors.setdefault("event", []).append(str(error))
+        known_entities = {
+            name: key.split(".", 1)[0]
+            for key, entry in EVENT_TYPES.items()
+            for name in (key.split(".", 1)[0], entry.entity)
+        }
+        entities: list[str] = []
+        for raw in self.entities:
+            entity = known_entities.get(raw.strip().lower())
+            if entity is None:
+                errors.setdefault("entity", []).append(
+                    f"Unknown entity {raw!r}; use one of: {', '.join(sorted(known_entities))}."
+                )
+            else:
+                entities.append(entity)
+        known_actions = sorted({entry.action for entry in EVENT_TYPES.values()})
+        for action in self.actions:
+            if action not in known_actions:
+                errors.setdefault("eventType", []).append(
+                    f"Unknown event type {action!r}; use one of: {', '.join(known_actions)}."
+                )
+        if self.since and self.until and self.since > self.until:
+            errors.setdefault("end", []).append("Must not be before start.")
+        if errors:
+            raise ValidationError(errors)
+        return replace(self, event_keys=tuple(keys), entities=tuple(entities))
+
+    def allowed_keys(self) -> set[str] | None:
+        """The catalog keys the key criteria leave, or None when none was given."""
+        from events.catalog import EVENT_TYPES
+
+        if not (self.event_keys or self.entities or self.actions or self.version is not None):
+            return None
+        return {
+            key
+            for key, entry in EVENT_TYPES.items()
+            if (not self.event_keys or key in self.event_keys)
+            and (not self.entities or key.split(".", 1)[0] in self.entities)
+            and (not self.actions or entry.action in self.actions)
+            and (self.version is None or entry.version == self.version)
+        }
+
+
+def webhook_events(
+    *, webhook: Webhook, filters: WebhookEventFilter, with_attempts: bool = False
+) -> QuerySet[Delivery]:
+    """The subscription's deliveries selected by `filters` (already cleaned), newest first,
+    with their event loaded (and their attempts, oldest first, when `with_attempts`)."""
+    from django.db.models import Prefetch
+
+    deliveries = delivery_history(webhook=webhook).select_related("event", "webhook")
+    if filters.deleted or (
+        filters.webhook_active is not None and filters.webhook_active != webhook.active
+    ):
+        # Nothing is ever soft-deleted, and the subscription is either active or not.
+        return deliveries.none()
+    keys = filters.allowed_keys()
+    if keys is not None:
+        deliveries = deliveries.filter(event_key__in=keys)
+    if filters.event_ids:
+        deliveries = deliveries.filter(event_id__in=filters.event_ids)
+    if filters.since:
+        deliveries = deliveries.filter(created_at__gte=filters.since)
+    if filters.until:
+        deliveries = deliveries.filter(created_at__lte=filters.until)
+    if filters.sent_successfully is True:
+        deliveries = deliveries.filter(succeeded_at__isnull=False)
+    elif filters.sent_successfully is False:
+        deliveries = deliveries.filter(succeeded_at__isnull=True, attempt_count__gt=0)
+    if with_attempts:
+        deliveries = deliveries.prefetch_related(
+            Prefetch("attempts", queryset=Attempt.objects.order_by("started_at", "id"))
+        )
+    return deliveries
+
+
+def delivery_sent_successfully(delivery: Delivery) -> bool | None:
+    """SPEC 3 `sent_successfully`: true once a 2xx came back, false after an error, None
+    before any attempt."""
+    if delivery.succeeded_at is not None:
+        return True
+    return False if delivery.attempt_count else None
+
+
+def delivery_last_response_type(delivery: Delivery) -> str | None:
+    """SPEC 3 `last_response_type`: "success" or "error" for the latest attempt, None before
+    any attempt."""
+    if not delivery.attempt_count:
+        return None
+    return "error" if delivery.last_error_kind else "success"
