@@ -118,6 +118,8 @@ class Sender:
         self.max_connections = max_connections
         self.response_body_limit = response_body_limit
         self._sessions: dict[bool, aiohttp.ClientSession] = {}
+        # Sessions that open a new connection for every request and close it after: redirect hops.
+        self._fresh_sessions: dict[bool, aiohttp.ClientSession] = {}
 
     async def __aenter__(self) -> Sender:
         return self
@@ -132,17 +134,22 @@ class Sender:
 
     async def close(self) -> None:
         """Close every pooled connection. The sender can still be used; it reconnects."""
-        sessions, self._sessions = list(self._sessions.values()), {}
+        sessions = [*self._sessions.values(), *self._fresh_sessions.values()]
+        self._sessions, self._fresh_sessions = {}, {}
         for session in sessions:
             await session.close()
 
-    def _session(self, allow_private: bool) -> aiohttp.ClientSession:
-        session = self._sessions.get(allow_private)
+    def _session(
+        self, allow_private: bool, *, fresh_connections: bool = False
+    ) -> aiohttp.ClientSession:
+        sessions = self._fresh_sessions if fresh_connections else self._sessions
+        session = sessions.get(allow_private)
         if session is None or session.closed:
             connector = aiohttp.TCPConnector(
                 limit=self.max_connections,
                 limit_per_host=0,  # per-subscription concurrency is limited before we get here
                 resolver=GuardedResolver(allow_private=allow_private),
+                force_close=fresh_connections,
             )
             session = aiohttp.ClientSession(
                 connector=connector,
@@ -152,7 +159,7 @@ class Sender:
                 skip_auto_headers=("Accept", "Accept-Encoding"),
                 timeout=aiohttp.ClientTimeout(total=None),
             )
-            self._sessions[allow_private] = session
+            sessions[allow_private] = session
         return session
 
     async def send(self, request: DeliveryRequest) -> SendResult:
@@ -246,6 +253,11 @@ class Sender:
                     ErrorKind.TOO_MANY_REDIRECTS,
                     f"more than {request.max_redirects} redirects",
                 )
+            # Every later hop goes out on a connection of its own: a receiver may hang up right
+            # after its redirect without saying `Connection: close`, and reusing the pooled
+            # connection then fails mid-request ("Can not write request body"). Redirects are
+            # rare, so the extra connects cost nothing where throughput matters.
+            session = self._session(policy.allow_private, fresh_connections=True)
             if _origin(URL(url)) != origin:
                 # Credentials are for the origin the subscriber named; once a hop leaves it they
                 # are gone for the rest of the chain, even if a later hop comes back.

@@ -457,6 +457,87 @@ def test_a_relative_location_is_resolved_against_the_current_url(server: LocalSe
     assert result.final_url == server.url("/a/new?x=1")
 
 
+class ClosingAfterRedirectServer:
+    """A raw HTTP/1.1 server on 127.0.0.1: `/old` answers 302 to `/new` without
+    `Connection: close` and then hangs up (after a moment, so the client has already reused the
+    connection for its next request); `/new` answers 200. Records each request's path."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.paths: list[str] = []
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=self._handle, args=(client,), daemon=True).start()
+
+    def _handle(self, client: socket.socket) -> None:
+        with client:
+            client.settimeout(2)
+            buffered = b""
+            while True:
+                try:
+                    while b"\r\n\r\n" not in buffered:
+                        chunk = client.recv(65536)
+                        if not chunk:
+                            return
+                        buffered += chunk
+                except OSError:
+                    return
+                head, _, buffered = buffered.partition(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                length = next(
+                    int(line.split(":", 1)[1])
+                    for line in lines
+                    if line.lower().startswith("content-length:")
+                )
+                while len(buffered) < length:
+                    buffered += client.recv(65536)
+                buffered = buffered[length:]
+                path = lines[0].split(" ")[1]
+                self.paths.append(path)
+                if path == "/old":
+                    client.sendall(
+                        b"HTTP/1.1 302 Found\r\nLocation: /new\r\nContent-Length: 0\r\n\r\n"
+                    )
+                    # Hang up without having said so, once the next request has arrived.
+                    time.sleep(0.2)
+                    return
+                client.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def close(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=2)
+        self.listener.close()
+
+
+def test_a_redirect_hop_after_the_receiver_hung_up_uses_a_fresh_connection() -> None:
+    # given a receiver that closes the connection after its 302 without `Connection: close`
+    server = ClosingAfterRedirectServer()
+    try:
+        # when we deliver to the address that redirects
+        result = send(delivery(server.url("/old")))
+    finally:
+        server.close()
+
+    # then the next hop went out on a new connection and succeeded
+    assert result.ok, result.error_message
+    assert result.final_url == server.url("/new")
+    assert server.paths[0] == "/old"
+    assert server.paths[-1] == "/new"
+
+
 def test_a_redirect_loop_is_detected(server: LocalServer) -> None:
     server.redirect("/a", "/b")
     server.redirect("/b", "/a?")  # the same URL spelled differently is still the same URL
