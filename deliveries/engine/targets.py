@@ -36,6 +36,10 @@ _HOSTNAME = re.compile(
 _NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
 
 _LOCAL_HOSTNAMES = frozenset({"localhost"})
+# RFC 1035: a label has at most 63 octets, a name at most 253 characters written out (255 on
+# the wire). Longer ones cannot be looked up, so a URL with one could never be delivered to.
+MAX_HOST_LABEL_LENGTH = 63
+MAX_HOSTNAME_LENGTH = 253
 _SHARED_ADDRESS_SPACE = ipaddress.IPv4Network("100.64.0.0/10")  # RFC 6598, carrier-grade NAT
 _NAT64_PREFIX = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052, embeds an IPv4 address
 _CLOUD_METADATA = frozenset(
@@ -120,6 +124,13 @@ def is_local_host(host: str) -> bool:
     return ip is not None and ip.is_loopback
 
 
+def is_localhost_name(host: str) -> bool:
+    """Return True for ``localhost`` and names under it (``api.localhost``), with or without a
+    trailing dot: RFC 6761 reserves them for the loopback interface, whatever DNS says."""
+    name = host.lower().rstrip(".")
+    return name in _LOCAL_HOSTNAMES or name.endswith(".localhost")
+
+
 def check_url(url: str, policy: TargetPolicy, *, max_length: int = 2048) -> None:
     """Return None when ``url`` may be a delivery target or redirect hop; raise ``TargetRefused``
     with a message saying why not otherwise (see ``_check_url_uncached`` for the rules).
@@ -182,12 +193,21 @@ def _check_url_uncached(url: str, policy: TargetPolicy, *, max_length: int) -> N
             raise TargetRefused("URL must use https:// (http:// to local hosts is switched off)")
     if ip is not None and not policy.allow_private and is_forbidden_address(ip):
         raise TargetRefused(f"host {_display_host(host)} is a private or reserved address")
+    if ip is None and not policy.allow_private and is_localhost_name(host):
+        raise TargetRefused(f"host {host} is a loopback address")
 
 
 def _check_hostname(host: str) -> None:
     """Raise ``TargetRefused`` unless ``host`` is a plain DNS name that no parser reads as IPv4."""
     if not _HOSTNAME.match(host):
         raise TargetRefused("URL host is not a valid host name")
+    name = host.rstrip(".")
+    if len(name) > MAX_HOSTNAME_LENGTH:
+        raise TargetRefused(f"URL host is longer than {MAX_HOSTNAME_LENGTH} characters")
+    if any(len(label) > MAX_HOST_LABEL_LENGTH for label in name.split(".")):
+        raise TargetRefused(
+            f"URL host has a part (between dots) longer than {MAX_HOST_LABEL_LENGTH} characters"
+        )
     last_label = host.rstrip(".").rsplit(".", 1)[-1]
     if _NUMERIC_LABEL.match(last_label):
         raise TargetRefused(
@@ -204,7 +224,9 @@ class GuardedResolver(AbstractResolver):
 
     Raises ``TargetRefused`` when a name resolves only to forbidden addresses; the sender reports
     that as ``ErrorKind.TARGET_REFUSED``. Lookup failures (``socket.gaierror``) pass through and
-    become ``ErrorKind.DNS``.
+    become ``ErrorKind.DNS``. ``localhost`` names (``localhost.``, ``api.localhost``) are
+    loopback by definition: refused without a lookup, or looked up as ``localhost`` when private
+    targets are allowed (the system resolver knows ``localhost`` only without the dot).
     """
 
     def __init__(self, *, allow_private: bool, resolver: AbstractResolver | None = None) -> None:
@@ -215,6 +237,10 @@ class GuardedResolver(AbstractResolver):
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
+        if is_localhost_name(host):
+            if not self.allow_private:
+                raise TargetRefused(f"host {host} is a loopback address")
+            host = "localhost"
         if self._resolver is None:
             self._resolver = ThreadedResolver()
         results = await self._resolver.resolve(host, port, family)

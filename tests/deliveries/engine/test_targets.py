@@ -223,3 +223,47 @@ def test_guarded_resolver_closes_the_resolver_it_wraps() -> None:
     asyncio.run(GuardedResolver(allow_private=False, resolver=inner).close())
 
     assert inner.closed
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://localhost./",
+        "https://LOCALHOST./hook",
+        "https://localhost/",
+        "https://api.localhost/",
+    ],
+)
+def test_check_url_refuses_localhost_names_as_loopback(url: str) -> None:
+    with pytest.raises(TargetRefused, match="loopback"):
+        check_url(url, STRICT)
+
+
+def test_check_url_allows_localhost_names_when_private_targets_are() -> None:
+    check_url("https://localhost./", DEV)
+    check_url("http://localhost.:8000/", DEV)
+
+
+def test_check_url_refuses_host_labels_over_63_and_names_over_253_characters() -> None:
+    label_63 = "a" * 63
+    name_253 = ".".join([label_63, label_63, label_63, "b" * 61])
+    assert len(name_253) == 253
+
+    check_url(f"https://{label_63}.example.com/", STRICT)
+    check_url(f"https://{name_253}/", STRICT)
+    check_url(f"https://{name_253}./", STRICT)
+    with pytest.raises(TargetRefused, match="longer than 63"):
+        check_url(f"https://{'a' * 64}.example.com/", STRICT)
+    with pytest.raises(TargetRefused, match="longer than 253"):
+        check_url(f"https://{name_253}b/", STRICT)
+
+
+def test_guarded_resolver_treats_localhost_with_a_trailing_dot_as_localhost() -> None:
+    # The system resolver does not know `localhost.` (a DNS error); it is loopback by
+    # definition, so it is refused as such, or reached as localhost when private targets are.
+    with pytest.raises(TargetRefused, match="loopback"):
+        resolve(GuardedResolver(allow_private=False), "localhost.")
+    with pytest.raises(TargetRefused, match="loopback"):
+        resolve(GuardedResolver(allow_private=False), "api.localhost")
+
+    assert "127.0.0.1" in resolve(GuardedResolver(allow_private=True), "localhost.")
