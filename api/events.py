@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 from api.deliveries import DeliverySerializer
 from api.fields import EventKeyField
 from api.plumbing import (
+    ApiError,
     ApiPagination,
     PayloadTooLarge,
     django_error_detail,
@@ -31,7 +32,7 @@ from api.plumbing import (
     request_account_id,
     require_account,
 )
-from deliveries.services.publishing import event_payload, event_publish
+from deliveries.services.publishing import IdempotencyKeyReused, event_payload, event_publish
 from events.catalog import EVENT_TYPES
 from events.envelope import format_timestamp
 from events.models import Event
@@ -45,6 +46,12 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 # (which PostgreSQL or a proxy might mangle) do not.
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+class IdempotencyKeyConflict(ApiError):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "This Idempotency-Key was used before with a different body."
+    default_code = "idempotency_key_reused"
 
 
 @extend_schema_field({"type": "object", "additionalProperties": True})
@@ -167,8 +174,10 @@ class EventListApi(APIView):
                 OpenApiTypes.STR,
                 OpenApiParameter.HEADER,
                 pattern=IDEMPOTENCY_KEY_PATTERN.pattern,
-                description="Within 24 h, a repeat with the same key returns the first answer "
-                "(with the header `Idempotent-Replayed: true`) and creates nothing.",
+                description="Within 24 h, a repeat with the same key and the same body (as "
+                "parsed JSON) returns the first answer (with the header "
+                "`Idempotent-Replayed: true`) and creates nothing; the same key with a "
+                "different body is a 422.",
             ),
             OpenApiParameter(
                 REPLAYED_HEADER,
@@ -183,7 +192,7 @@ class EventListApi(APIView):
             202: OpenApiResponse(
                 EventPublishOutputSerializer, description="Published (or replayed)."
             ),
-            **error_responses(400, 403, 413, 415),
+            **error_responses(400, 403, 413, 415, 422),
         },
     )
     def post(self, request: Request) -> Response:
@@ -200,6 +209,10 @@ class EventListApi(APIView):
                 entity_instance_id=data.get("entity_instance_id"),
                 idempotency_key=idempotency_key,
             )
+        except IdempotencyKeyReused as error:
+            raise IdempotencyKeyConflict(
+                IdempotencyKeyConflict.default_detail, errors={IDEMPOTENCY_HEADER: [str(error)]}
+            ) from error
         except DjangoValidationError as error:
             codes = error.error_dict.get("payload", []) if hasattr(error, "error_dict") else []
             if any(item.code == "too_large" for item in codes):

@@ -30,6 +30,7 @@ from rest_framework.settings import api_settings
 
 from accounts.models import Account
 from accounts.selectors import account_of_user
+from deliveries.engine.numbers import NumberRefused, parse_float, parse_int
 from webhooks.models import Webhook
 from webhooks.selectors import webhook_for_account
 
@@ -165,6 +166,7 @@ _ERROR_DESCRIPTIONS = {
     404: "No such object in the caller's account.",
     413: "The request body or the event payload is larger than allowed.",
     415: "The request body is not JSON (`Content-Type: application/json`).",
+    422: "The Idempotency-Key was used before with a different body.",
 }
 
 
@@ -235,6 +237,35 @@ class BoundedJSONParser(BaseParser):
         return data
 
 
+class AsciiIntegerField(serializers.IntegerField):
+    """An integer; a JSON number, or a string of ASCII digits (DRF's own field would read
+    `"٣"` as 3 and fail on `"²"`)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, str):
+            low = self.min_value if self.min_value is not None else -(2**63)
+            high = self.max_value if self.max_value is not None else 2**63 - 1
+            try:
+                data = parse_int(data, low=int(low), high=int(high))
+            except NumberRefused as refused:
+                raise serializers.ValidationError(str(refused)) from None
+        return super().to_internal_value(data)
+
+
+class AsciiFloatField(serializers.FloatField):
+    """A number; a JSON number, or a string in ASCII decimal notation."""
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, str):
+            low = self.min_value if self.min_value is not None else -math.inf
+            high = self.max_value if self.max_value is not None else math.inf
+            try:
+                data = parse_float(data, low=float(low), high=float(high))
+            except NumberRefused as refused:
+                raise serializers.ValidationError(str(refused)) from None
+        return super().to_internal_value(data)
+
+
 # --- pagination -------------------------------------------------------------------------------
 
 
@@ -250,9 +281,10 @@ class ApiPagination(LimitOffsetPagination):
         raw = request.query_params.get(name)
         if raw is None or raw == "":
             return None
-        if not raw.isdigit() or len(raw) > 15 or not low <= int(raw) <= high:
-            raise exceptions.ValidationError({name: [f"Must be an integer from {low} to {high}."]})
-        return int(raw)
+        try:
+            return parse_int(raw, low=low, high=high)
+        except NumberRefused as refused:
+            raise exceptions.ValidationError({name: [str(refused)]}) from None
 
     def get_limit(self, request: Request) -> int:
         # Anything up to max_offset is read as a number, then capped at max_limit.

@@ -27,6 +27,13 @@ class Event(models.Model):
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.API)
     # NULL, not "", when absent: the uniqueness constraint applies to given keys only.
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    # SHA-256 (hex) of the publish request as parsed JSON, for events published with an
+    # Idempotency-Key: a repeat of the key with a different request is refused, not replayed.
+    # NULL for events without a key (and for those published before it was recorded), so the
+    # bulk inserts that name their columns need not know it.
+    idempotency_fingerprint = models.CharField(  # noqa: DJ001
+        max_length=64, null=True, blank=True
+    )
     created_at = models.DateTimeField()
 
     class Meta:

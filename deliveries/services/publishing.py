@@ -1,3 +1,4 @@
+import hashlib
 import json
 import threading
 import uuid
@@ -42,6 +43,39 @@ class PublishedEvent:
     event: Event
     delivery_count: int
     replayed: bool  # True when an Idempotency-Key matched an earlier publish
+
+
+class IdempotencyKeyReused(Exception):
+    """An Idempotency-Key seen within the replay window came with a different request."""
+
+    def __init__(self, idempotency_key: str) -> None:
+        self.idempotency_key = idempotency_key
+        super().__init__(
+            "This Idempotency-Key was used for a different request within the last "
+            f"{settings.WEBHOOK_IDEMPOTENCY_SECONDS:g} seconds; use a new key for a new event, "
+            "or repeat the first request unchanged to get its answer again."
+        )
+
+
+def _request_fingerprint(key: str, payload: Any, entity_instance_id: uuid.UUID | None) -> str:
+    """SHA-256 (hex) of a publish request as parsed JSON: key order and whitespace do not
+    count, the canonical event key stands for its aliases, and a left-out payload or
+    entity_instance_id is the same as null."""
+    request = {
+        "event": key,
+        "entity_instance_id": str(entity_instance_id) if entity_instance_id else None,
+        "payload": payload,
+    }
+    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _replay_of(earlier: Event, fingerprint: str) -> Event:
+    """`earlier`, when the request repeats the one that published it; IdempotencyKeyReused
+    otherwise. Events stored before fingerprints were recorded replay as they used to."""
+    if earlier.idempotency_fingerprint and earlier.idempotency_fingerprint != fingerprint:
+        raise IdempotencyKeyReused(str(earlier.idempotency_key))
+    return earlier
 
 
 def _depth(value: Any, limit: int) -> int:
@@ -132,14 +166,18 @@ def event_publish(
 
     Without a payload a realistic one is generated. Deliveries of inactive subscriptions wait
     as `paused`. Workers are woken after commit. With an Idempotency-Key seen within
-    WEBHOOK_IDEMPOTENCY_SECONDS, the earlier event is returned and nothing is created.
-    `only_webhook` restricts the fan-out to one subscription (test events).
+    WEBHOOK_IDEMPOTENCY_SECONDS for the same request (compared as parsed JSON), the earlier
+    event is returned and nothing is created; for a different request IdempotencyKeyReused is
+    raised. `only_webhook` restricts the fan-out to one subscription (test events).
     Raises ValidationError with a message per field.
     """
     try:
         key = canonical_event_key(key)
     except UnknownEventKey as error:
         raise ValidationError({"event": str(error)}) from error
+    fingerprint = (
+        _request_fingerprint(key, payload, entity_instance_id) if idempotency_key else None
+    )
     payload_json, entity_id = _clean_payload(key, payload, entity_instance_id)
     now = timezone.now()
     # Stored at the envelope's precision, so the timestamp a receiver sees is the stored one.
@@ -149,6 +187,7 @@ def event_publish(
             if idempotency_key:
                 earlier = _idempotent_replay(account, idempotency_key, now)
                 if earlier is not None:
+                    earlier = _replay_of(earlier, str(fingerprint))
                     return PublishedEvent(earlier, earlier.deliveries.count(), replayed=True)
             event = Event.objects.create(
                 account=account,
@@ -157,6 +196,7 @@ def event_publish(
                 payload_json=payload_json,
                 source=source,
                 idempotency_key=idempotency_key or None,
+                idempotency_fingerprint=fingerprint,
                 created_at=now,
             )
             targets = (
@@ -174,6 +214,7 @@ def event_publish(
         if not idempotency_key:
             raise
         earlier = Event.objects.get(account=account, idempotency_key=idempotency_key)
+        earlier = _replay_of(earlier, str(fingerprint))
         return PublishedEvent(earlier, earlier.deliveries.count(), replayed=True)
     return PublishedEvent(event, len(targets), replayed=False)
 
