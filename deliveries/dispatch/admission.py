@@ -26,6 +26,11 @@ LIMITER_UNAVAILABLE_RETRY_SECONDS = 1.0
 # deliveries wait): most requests end well before the timeout. Doubles while it stays full
 # (SaturationHolds), so an endpoint that hangs is not claimed and put back every second.
 SATURATION_HOLD_SECONDS = 1.0
+# Seconds before putting back held-back deliveries is tried again when the database refused it
+# (PostgreSQL restarting), doubling up to the ceiling: they are due again within the ceiling of
+# the database's return instead of waiting, claimed, for their whole lease.
+DEFER_RETRY_FIRST_SECONDS = 0.25
+DEFER_RETRY_MAX_SECONDS = 2.0
 
 Deferrals = list[tuple[DeliveryJob, datetime]]
 
@@ -45,6 +50,9 @@ class Admission:
         self.holds = holds
         self.lease_seconds = lease_seconds
         self._defer = defer
+        # Deferrals the database refused, tried again in the background until it takes them.
+        self._undeferred: Deferrals = []
+        self._redeferring: asyncio.Task[None] | None = None
 
     def held(self, now: float) -> set[uuid.UUID]:
         """The subscriptions not to claim for at loop time `now`."""
@@ -77,6 +85,7 @@ class Admission:
                     ),
                 )
             except Exception:
+                # Not with FallbackLimiter (it limits in process when Redis is away).
                 logger.warning(
                     "limiter unavailable; holding back limited deliveries", exc_info=True
                 )
@@ -99,9 +108,49 @@ class Admission:
             try:
                 await self._defer(deferrals)
             except Exception:
-                # They stay claimed and come back when their lease ends.
-                logger.exception("deferring %d throttled deliveries failed", len(deferrals))
+                logger.exception(
+                    "deferring %d throttled deliveries failed; trying again shortly",
+                    len(deferrals),
+                )
+                self._retry_deferral(deferrals)
         return admitted
+
+    def _retry_deferral(self, deferrals: Deferrals) -> None:
+        self._undeferred.extend(deferrals)
+        if self._redeferring is None or self._redeferring.done():
+            self._redeferring = asyncio.create_task(self._defer_again())
+
+    async def _defer_again(self) -> None:
+        """Put the refused deferrals back, retrying with a doubling pause; runs beside the
+        loop, so sending goes on meanwhile. Gives up once their leases have ended: by then
+        they are due anyway and claimed again."""
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + self.lease_seconds
+        pause = DEFER_RETRY_FIRST_SECONDS
+        while self._undeferred:
+            await asyncio.sleep(pause)
+            deferrals, self._undeferred = self._undeferred, []
+            try:
+                await self._defer(deferrals)
+            except Exception as error:
+                self._undeferred[:0] = deferrals
+                if loop.time() >= give_up_at:
+                    logger.error(
+                        "could not defer %d throttled deliveries for %.0f s; their leases end",
+                        len(self._undeferred),
+                        self.lease_seconds,
+                    )
+                    self._undeferred = []
+                    return
+                logger.warning(
+                    "deferring %d throttled deliveries failed again (%s); next try in %.2f s",
+                    len(deferrals),
+                    type(error).__name__,
+                    min(2 * pause, DEFER_RETRY_MAX_SECONDS),
+                )
+                pause = min(2 * pause, DEFER_RETRY_MAX_SECONDS)
+            else:
+                logger.info("deferred %d throttled deliveries on a later try", len(deferrals))
 
     async def release(self, jobs: list[DeliveryJob]) -> None:
         """Free the in-flight slots of finished jobs."""
