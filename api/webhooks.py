@@ -117,6 +117,15 @@ class WebhookInputSerializer(serializers.Serializer):
         trim_whitespace=False,
         help_text="Basic auth password (write-only, stored encrypted); null or empty clears it.",
     )
+    secret = serializers.CharField(
+        min_length=rules.SIGNING_SECRET_LENGTH_RANGE[0],
+        max_length=rules.SIGNING_SECRET_LENGTH_RANGE[1],
+        required=False,
+        write_only=True,
+        trim_whitespace=False,
+        help_text="The signing secret: 24 to 128 printable ASCII characters, no spaces. Left "
+        "out: generated on create, kept on update.",
+    )
     rate_per_second = serializers.FloatField(
         allow_null=True, required=False, **_range(rules.RATE_PER_SECOND_RANGE)
     )

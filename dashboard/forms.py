@@ -80,6 +80,14 @@ class WebhookForm(forms.Form):
         help_text="Write-only. Leave blank to keep the current password.",
     )
     clear_password = forms.BooleanField(required=False, label="Clear password")
+    secret = forms.CharField(
+        required=False,
+        label="Signing secret",
+        strip=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text="The secret your receiver verifies Tillhub-Signature with: 24 to 128 "
+        "printable characters, no spaces. Leave empty to generate one (or keep the current one).",
+    )
     rate_per_second = forms.FloatField(
         required=False,
         label="Rate per second",
@@ -145,6 +153,8 @@ class WebhookForm(forms.Form):
             fields[name] = data[name]
         for name in DEFAULT_WHEN_BLANK:
             fields[name] = defaults[name] if data[name] is None else data[name]
+        if data["secret"]:
+            fields["secret"] = data["secret"]
         if data.get("clear_password"):
             fields["password"] = ""
         elif data["password"]:

@@ -2,7 +2,7 @@
 
 import json
 
-from deliveries.models import Delivery
+from deliveries.models import Attempt, Delivery
 from events.envelope import render_event
 
 # The dashboard's three colours (SPEC section 3): green = success response, red = error
@@ -34,3 +34,17 @@ def pretty_body(body: bytes | str) -> str:
         return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
     except ValueError:
         return text
+
+
+# Statuses with which receivers refuse a request they could not authenticate.
+REFUSED_STATUSES = frozenset({400, 401, 403})
+
+
+def signature_not_verified(attempt: Attempt | None) -> bool:
+    """Whether `attempt` was refused because the receiver could not verify its signature: a
+    400, 401 or 403 whose body speaks of the signature (the reference receiver answers 400
+    `{"error": "signature", ...}`). The usual cause is a receiver without this webhook's
+    signing secret, which no retry fixes."""
+    if attempt is None or attempt.response_status not in REFUSED_STATUSES:
+        return False
+    return "signature" in attempt.response_body.lower()

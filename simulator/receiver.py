@@ -41,6 +41,12 @@ EVENT_ENTITIES = frozenset(event.entity for event in EVENT_TYPES.values())
 EVENT_ACTIONS = frozenset({"create", "update", "delete"})
 # ISO 8601 UTC with milliseconds and `Z` (SPEC section 1).
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+# The 400 body's detail for a bad signature: the dashboard recognises the word "signature"
+# in a 400 and tells the user to give the receiver the webhook's signing secret.
+SIGNATURE_NOT_VERIFIED = (
+    "Tillhub-Signature did not verify with any of this receiver's secrets (or its timestamp "
+    "is too old): start the receiver with --secret set to the webhook's signing secret"
+)
 # Latency samples kept for the report: enough for stable percentiles, bounded memory.
 MAX_LATENCY_SAMPLES = 200_000
 
@@ -131,7 +137,7 @@ class Receiver:
             except (ValueError, binascii.Error):
                 valid = False
             if not valid:
-                return self._reject("signature", 400)
+                return self._reject("signature", 400, SIGNATURE_NOT_VERIFIED)
         try:
             envelope = json.loads(body)
         except ValueError:

@@ -14,6 +14,10 @@ REQUEST_TIMEOUT_MS_RANGE = (1_000, 60_000)
 RATE_PER_SECOND_RANGE = (0.01, 100_000.0)
 BURST_RANGE = (1, 100_000)
 MAX_IN_FLIGHT_RANGE = (1, 10_000)
+# A chosen signing secret (SPEC 4): 24 characters at least so it is no guessable word (the
+# generated ones have 43), 128 at most, printable ASCII without spaces so it survives being
+# pasted into a receiver's configuration, an environment variable or a command line unchanged.
+SIGNING_SECRET_LENGTH_RANGE = (24, 128)
 
 
 def target_policy() -> TargetPolicy:
@@ -53,3 +57,17 @@ def validate_in_range(value: float | None, bounds: tuple[float, float], field: s
     low, high = bounds
     if not low <= value <= high:
         raise ValidationError({field: f"Must be between {low:g} and {high:g}."})
+
+
+def validate_signing_secret(secret: object) -> None:
+    """Raise ValidationError unless `secret` is 24 to 128 printable ASCII characters, no spaces."""
+    low, high = SIGNING_SECRET_LENGTH_RANGE
+    if not isinstance(secret, str) or not low <= len(secret) <= high:
+        raise ValidationError(
+            f"A signing secret has {low} to {high} characters.", code="secret_length"
+        )
+    if any(not "!" <= character <= "~" for character in secret):
+        raise ValidationError(
+            "A signing secret has only printable ASCII characters, no spaces.",
+            code="secret_characters",
+        )

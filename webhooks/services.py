@@ -17,6 +17,7 @@ EDITABLE_FIELDS = (
     "active",
     "username",
     "password",
+    "secret",
     "rate_per_second",
     "burst",
     "max_in_flight",
@@ -57,6 +58,8 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
             cleaned["events"] = rules.clean_event_keys(values["events"])
 
         check("events", events)
+    if "secret" in values:
+        check("secret", lambda: rules.validate_signing_secret(values["secret"]))
     ranges = {
         "rate_per_second": rules.RATE_PER_SECOND_RANGE,
         "burst": rules.BURST_RANGE,
@@ -82,10 +85,15 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
 
 @transaction.atomic
 def webhook_create(*, account: Account, **fields: Any) -> Webhook:
-    """Create a subscription with a fresh signing secret; ValidationError on bad fields."""
+    """Create a subscription; ValidationError on bad fields.
+
+    Its signing secret is the `secret` given, or a fresh random one when none (or None) is.
+    """
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"unknown webhook fields: {sorted(unknown)}")
+    if fields.get("secret") is None:
+        fields.pop("secret", None)
     # Fields left out take the defaults; an explicit None for a limit means unlimited.
     values = {"events": [], "username": "", **webhook_defaults(), **fields}
     cleaned = _clean(values)
@@ -95,6 +103,9 @@ def webhook_create(*, account: Account, **fields: Any) -> Webhook:
 def webhook_change(*, webhook: Webhook, **fields: Any) -> bool:
     """Validate and save the given fields; returns whether `active` changed.
 
+    A `secret` given replaces the signing secret at once (a rotated-out one still within its
+    grace period keeps signing alongside).
+
     Only the subscription row: pausing or resuming its deliveries on (de)activation is
     deliveries.services.subscriptions.webhook_update's part. Raises ValidationError per field.
     """
@@ -103,6 +114,9 @@ def webhook_change(*, webhook: Webhook, **fields: Any) -> bool:
         raise TypeError(f"unknown webhook fields: {sorted(unknown)}")
     if "password" in fields and fields["password"] is None:
         fields["password"] = ""
+    if "secret" in fields and fields["secret"] is None:
+        # Left out or null: the secret is kept (SPEC 4); only regenerate-secret makes a new one.
+        del fields["secret"]
     check = dict(fields)
     check.setdefault("username", webhook.username)
     cleaned = _clean(check)

@@ -9,19 +9,21 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from dashboard.inspection import delivery_body, pretty_body
+from dashboard.inspection import delivery_body, pretty_body, signature_not_verified
 from dashboard.views.access import owned_delivery, safe_next
 from deliveries.models import Delivery
 from deliveries.services.lifecycle import deliveries_resend
 
 
 def _delivery_context(delivery: Delivery) -> dict[str, Any]:
+    attempts = list(delivery.attempts.order_by("-number", "-id"))
     return {
         "delivery": delivery,
         "webhook": delivery.webhook,
         "event": delivery.event,
-        "attempts": list(delivery.attempts.order_by("-number", "-id")),
+        "attempts": attempts,
         "body": pretty_body(delivery_body(delivery)),
+        "signature_not_verified": signature_not_verified(attempts[0] if attempts else None),
     }
 
 

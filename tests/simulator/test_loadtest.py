@@ -5,6 +5,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
+from events.models import Event
 from simulator.loadtest import LoadTest, LoadTestPlan, failure_kind, percentile
 from simulator.receiver import ReceiverConfig
 from tests.support.reference_receiver import RunningReceiver
@@ -80,11 +81,71 @@ def test_command_writes_json_and_fails_above_the_error_rate(stack, account, tmp_
         assert exited.value.code == 1
         report = json.loads(output.read_text())
         assert report["events_published"] == 5
+        # Workers still retry while the report is read (it did not drain): the total and the
+        # failures come from one snapshot, so the rate is exactly 100 %, never above.
         assert report["error_rate"] == 1.0
+        assert report["failed_attempts"] == report["attempts"] > 0
         assert report["succeeded"] == 0
+        assert report["latency_ms"]["p50"] is None
         assert set(report["failures_by_kind"]) == {"5xx"}
     finally:
         receiver.close()
+
+
+def test_webhook_run_sends_only_the_types_it_subscribes_to(account, capsys):
+    # given: a webhook of two event types; no worker runs, so nothing succeeds
+    webhook = webhook_create(
+        account=account,
+        url="http://127.0.0.1:1/hooks",
+        events=["products.create.v0", "customers.update.v0"],
+    )
+
+    # when
+    call_command(
+        "loadtest",
+        "--webhook",
+        str(webhook.id),
+        "--rate",
+        "20",
+        "--duration",
+        "0.25",
+        "--drain-seconds",
+        "0",
+    )
+
+    # then: five events, alternating between its two types and no other
+    keys = list(Event.objects.filter(source=Event.Source.LOADTEST).values_list("key", flat=True))
+    assert len(keys) == 5
+    assert set(keys) == {"products.create.v0", "customers.update.v0"}
+    report = capsys.readouterr().err
+    assert "no successful delivery" in report
+    assert "None" not in report
+
+
+def test_events_option_overrides_the_subscription(account):
+    # given
+    webhook = webhook_create(
+        account=account, url="http://127.0.0.1:1/hooks", events=["products.create.v0"]
+    )
+
+    # when
+    call_command(
+        "loadtest",
+        "--webhook",
+        str(webhook.id),
+        "--rate",
+        "10",
+        "--duration",
+        "0.2",
+        "--drain-seconds",
+        "0",
+        "--events",
+        "stocks.update.v0",
+    )
+
+    # then
+    keys = set(Event.objects.filter(source=Event.Source.LOADTEST).values_list("key", flat=True))
+    assert keys == {"stocks.update.v0"}
 
 
 def test_command_rejects_bad_arguments(db):

@@ -36,7 +36,11 @@ class Command(BaseCommand):
         target.add_argument("--url", help="endpoint URL (a load-test webhook is created for it)")
         parser.add_argument("--rate", type=float, required=True, help="events per second")
         parser.add_argument("--duration", type=float, required=True, help="seconds")
-        parser.add_argument("--events", help="comma-separated event keys (default: all)")
+        parser.add_argument(
+            "--events",
+            help="comma-separated event keys (default: the types the webhook subscribes to; "
+            "with --url, all)",
+        )
         parser.add_argument("--username", default="", help="Basic auth, with --url")
         parser.add_argument("--password", default="", help="Basic auth, with --url")
         parser.add_argument("--drain-seconds", type=float, default=30.0)
@@ -55,11 +59,12 @@ class Command(BaseCommand):
         max_error_rate = options["max_error_rate"]
         if max_error_rate is not None and not 0 <= float(max_error_rate) <= 1:  # type: ignore[arg-type]
             raise CommandError("--max-error-rate must be between 0 and 1")
+        existing = self._existing_webhook(options)
         try:
-            keys = resolve_keys(options["events"])  # type: ignore[arg-type]
+            keys = resolve_keys(options["events"], webhook=existing)  # type: ignore[arg-type]
         except UnknownEventKey as error:
             raise CommandError(str(error)) from error
-        webhook = self._webhook(options, keys)
+        webhook = existing or self._webhook_for_url(options, keys)
         console = Console(stderr=True)
         console.print(f"Load test: {rate:g} events/s for {duration:g} s to {webhook.url}")
         if options["url"]:
@@ -110,14 +115,18 @@ class Command(BaseCommand):
             )
             sys.exit(1)
 
-    def _webhook(self, options: dict[str, object], keys: list[str]) -> Webhook:
-        if options["webhook"]:
-            try:
-                return Webhook.objects.select_related("account").get(
-                    id=uuid.UUID(str(options["webhook"]))
-                )
-            except (ValueError, Webhook.DoesNotExist) as error:
-                raise CommandError(f"no webhook with id {options['webhook']}") from error
+    def _existing_webhook(self, options: dict[str, object]) -> Webhook | None:
+        """The webhook named by --webhook; None with --url."""
+        if not options["webhook"]:
+            return None
+        try:
+            return Webhook.objects.select_related("account").get(
+                id=uuid.UUID(str(options["webhook"]))
+            )
+        except (ValueError, Webhook.DoesNotExist) as error:
+            raise CommandError(f"no webhook with id {options['webhook']}") from error
+
+    def _webhook_for_url(self, options: dict[str, object], keys: list[str]) -> Webhook:
         try:
             return webhook_for_url(
                 url=str(options["url"]),
@@ -155,8 +164,12 @@ class Command(BaseCommand):
             ("throughput", f"{report.throughput_per_second} deliveries/s"),
             (
                 "publish → 2xx",
-                f"p50 {latency['p50']} ms, p95 {latency['p95']} ms, "
-                f"p99 {latency['p99']} ms, max {latency['max']} ms",
+                (
+                    f"p50 {latency['p50']} ms, p95 {latency['p95']} ms, "
+                    f"p99 {latency['p99']} ms, max {latency['max']} ms"
+                )
+                if latency["p50"] is not None
+                else "no successful delivery",
             ),
             ("drained", "yes" if report.drained else "no: deliveries were still waiting"),
         ]
