@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard.views import deliveries, history, preflight, webhooks
+from dashboard.views import deliveries, history, logs, preflight, webhooks
 
 app_name = "dashboard"
 urlpatterns = [
@@ -49,6 +49,8 @@ urlpatterns = [
         history.webhook_resend_all,
         name="webhook-resend-all",
     ),
+    path("deliveries/", logs.account_deliveries, name="deliveries"),
+    path("events/", logs.account_event_list, name="events"),
     path("deliveries/<int:delivery_id>/", deliveries.delivery_detail, name="delivery-detail"),
     path("deliveries/<int:delivery_id>/live/", deliveries.delivery_live, name="delivery-live"),
     path(

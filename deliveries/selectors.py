@@ -1,16 +1,18 @@
 """Reading delivery history and health: filtered querysets and aggregates done in the database."""
 
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Avg, Count, Max, Q, QuerySet
+from django.db.models import Avg, Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDay, TruncHour, TruncMinute
 from django.utils import timezone
 
 from deliveries.models import Attempt, Delivery
+from events.models import Event
 from events.selectors import clean_event_and_range
 from webhooks.models import Webhook
 
@@ -21,6 +23,10 @@ STATUS_GROUPS: dict[str, tuple[str, ...]] = {
     "failure": (Delivery.State.FAILED, Delivery.State.GAVE_UP, Delivery.State.EXPIRED),
     "waiting": (Delivery.State.PENDING, Delivery.State.SENDING, Delivery.State.PAUSED),
 }
+
+
+# A delivery whose latest attempt succeeded: a 2xx final response and no error recorded.
+LAST_ATTEMPT_SUCCEEDED = Q(last_status_code__gte=200, last_status_code__lt=300, last_error_kind="")
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,138 @@ def deliveries_for_account(*, account_id: object) -> QuerySet[Delivery]:
     return Delivery.objects.filter(webhook__account_id=account_id)
 
 
+# `status_code` filter of the account-wide search: a class (`4xx`) or an exact code (`503`).
+_STATUS_CODE = re.compile(r"^([1-5])(xx|[0-9]{2})$")
+# Delivery ids are positive 64-bit integers (BigAutoField).
+_MAX_DELIVERY_ID = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class DeliverySearch:
+    """The account-wide delivery search (SPEC 5 `GET /deliveries/`): the history filters plus
+    the subscription, the last response's status code and `q`, a delivery id, an event id or
+    an entity instance id."""
+
+    webhook_id: uuid.UUID | None = None
+    status: str | None = None
+    event: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    status_code: str | None = None
+    q: str | None = None
+
+    def clean(self) -> "DeliverySearch":
+        """Validated and canonical; raises ValidationError naming the bad field."""
+        event, errors = clean_event_and_range(self.event, self.since, self.until)
+        if self.status and self.status not in STATUS_GROUPS:
+            errors["status"] = f"Unknown status; use one of: {', '.join(STATUS_GROUPS)}."
+        status_code = (self.status_code or "").strip().lower()
+        if status_code and not _STATUS_CODE.match(status_code):
+            errors["status_code"] = "Use a class such as 4xx or a code such as 503."
+        q = (self.q or "").strip()
+        if q and _search_term(q) is None:
+            errors["q"] = "Enter a delivery id (digits), an event id or an entity instance id."
+        if errors:
+            raise ValidationError(errors)
+        return DeliverySearch(
+            self.webhook_id,
+            self.status or None,
+            event,
+            self.since,
+            self.until,
+            status_code or None,
+            q or None,
+        )
+
+    @property
+    def narrowed(self) -> bool:
+        return any(
+            (
+                self.webhook_id,
+                self.status,
+                self.event,
+                self.since,
+                self.until,
+                self.status_code,
+                self.q,
+            )
+        )
+
+
+def _search_term(q: str) -> int | uuid.UUID | None:
+    """`q` as a delivery id (ASCII digits) or a UUID; None when it is neither."""
+    if q.isascii() and q.isdigit():
+        number = int(q)
+        return number if 1 <= number <= _MAX_DELIVERY_ID else None
+    try:
+        return uuid.UUID(q)
+    except ValueError:
+        return None
+
+
+def delivery_search(*, account_id: object, search: DeliverySearch) -> QuerySet[Delivery]:
+    """Every delivery of the account matching `search` (already cleaned), newest first.
+
+    Read along delivery_created_idx (newest first) or, for one subscription, its history
+    indexes; `q` narrows to a handful of rows through the primary key or the event.
+    """
+    webhook_ids = Webhook.objects.filter(account_id=account_id).values("id")
+    if search.webhook_id:
+        webhook_ids = webhook_ids.filter(id=search.webhook_id)
+    deliveries = Delivery.objects.filter(webhook_id__in=webhook_ids)
+    if search.status:
+        deliveries = deliveries.filter(state__in=STATUS_GROUPS[search.status])
+    if search.event:
+        deliveries = deliveries.filter(event_key=search.event)
+    if search.since:
+        deliveries = deliveries.filter(created_at__gte=search.since)
+    if search.until:
+        deliveries = deliveries.filter(created_at__lte=search.until)
+    if search.status_code:
+        match = _STATUS_CODE.match(search.status_code)
+        assert match is not None  # cleaned
+        if match.group(2) == "xx":
+            low = int(match.group(1)) * 100
+            deliveries = deliveries.filter(last_status_code__range=(low, low + 99))
+        else:
+            deliveries = deliveries.filter(last_status_code=int(search.status_code))
+    if search.q:
+        term = _search_term(search.q)
+        if isinstance(term, int):
+            deliveries = deliveries.filter(id=term)
+        else:
+            event_ids = Event.objects.filter(account_id=account_id).filter(
+                Q(id=term) | Q(entity_instance_id=term)
+            )
+            deliveries = deliveries.filter(event_id__in=event_ids.values("id"))
+    return deliveries.order_by("-created_at", "-id")
+
+
+def bounded_count(queryset: QuerySet[Any], *, limit: int) -> int:
+    """How many rows `queryset` has, counting no further than `limit` (so a page of a
+    million-row history costs a bounded index scan, not a full count)."""
+    return queryset.order_by()[:limit].count()
+
+
+def account_events(*, account_id: object, event: str | None = None) -> QuerySet[Event]:
+    """The account's published events, newest first, of one key when `event` (canonical) is
+    given; no delivery count here, so a page reads only its own rows (see
+    events_with_deliveries)."""
+    events = Event.objects.filter(account_id=account_id)
+    if event:
+        events = events.filter(key=event)
+    return events.order_by("-created_at", "-id")
+
+
+def events_with_deliveries(*, events: list[Event]) -> dict[uuid.UUID, list[Delivery]]:
+    """The deliveries of each of `events` (a page of them), oldest first, in one query."""
+    by_event: dict[uuid.UUID, list[Delivery]] = {event.id: [] for event in events}
+    rows = Delivery.objects.filter(event_id__in=list(by_event)).order_by("created_at", "id")
+    for delivery in rows.select_related("webhook"):
+        by_event[delivery.event_id].append(delivery)
+    return by_event
+
+
 def delivery_for_account(*, account_id: object, delivery_id: object) -> Delivery:
     """The account's delivery `delivery_id` with its subscription and event loaded.
 
@@ -77,7 +215,8 @@ def delivery_for_account(*, account_id: object, delivery_id: object) -> Delivery
         raise Delivery.DoesNotExist(str(error)) from error
 
 
-_WINDOW = re.compile(r"^(\d{1,4})([smhd])$")
+# `[0-9]`, not `\d`: `\d` also matches Unicode digits such as `٢٤` (SPEC 5: ASCII only).
+_WINDOW = re.compile(r"^([0-9]{1,4})([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # The longest window metrics look back over: retention (7 days) is all there is.
 MAX_WINDOW = timedelta(days=30)
@@ -102,37 +241,67 @@ def _bucket(window: timedelta) -> tuple[Any, timedelta]:
     return TruncDay, timedelta(days=1)
 
 
+def _nearest_rank_percentile(values: QuerySet[Any], count: int, percent: int) -> float | None:
+    """The nearest-rank `percent`-th percentile of the single-column queryset `values`
+    (`count` rows), read as one row at its rank; None for no rows."""
+    if not count:
+        return None
+    rank = max(0, -(-count * percent // 100) - 1)
+    return values.order_by("duration_ms").values_list("duration_ms", flat=True)[rank]
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
 def webhook_metrics(
     *, webhook: Webhook, window: timedelta, now: datetime | None = None
 ) -> dict[str, Any]:
-    """Health of a subscription over `window`, aggregated in the database.
+    """Health of a subscription over `window` by the seed's definitions (SPEC 3), aggregated
+    in the database.
 
-    Rates are over attempts; response times over attempts that got a response; retries per
-    event over deliveries created in the window; volume counts successful and failed attempts
-    per time bucket (minute, hour or day, by window size).
+    Deliveries attempted in the window (any attempt started in it) are the base of the rates:
+    success rate = those whose latest attempt succeeded / all of them; error rate = those whose
+    latest attempt errored / the same. Response times are over successful attempts only;
+    retries per event is the mean of attempts - 1 over the same deliveries; failure patterns
+    count the window's error attempts by error kind and by HTTP status. Attempt-level rates
+    (what auto-deactivation judges) come beside them, and the volume counts successful and
+    failed attempts per time bucket (minute, hour or day, by window size).
     """
     now = now or timezone.now()
     start = now - window
     attempts = Attempt.objects.filter(webhook=webhook, started_at__gte=start)
-    totals = attempts.aggregate(
+    attempt_totals = attempts.aggregate(
         total=Count("id"),
         succeeded=Count("id", filter=Q(outcome="success")),
-        average_ms=Avg("duration_ms", filter=Q(response_status__isnull=False)),
+        average_ms=Avg("duration_ms", filter=Q(outcome="success")),
     )
-    total = totals["total"]
-    answered = attempts.filter(response_status__isnull=False)
-    answered_count = answered.count()
-    p95_ms = None
-    if answered_count:
-        rank = max(0, -(-answered_count * 95 // 100) - 1)  # nearest-rank percentile
-        p95_ms = answered.order_by("duration_ms").values_list("duration_ms", flat=True)[rank]
-    deliveries = Delivery.objects.filter(webhook=webhook, created_at__gte=start)
-    delivery_totals = deliveries.filter(attempt_count__gt=0).aggregate(
-        events=Count("id"), attempts=Avg("attempt_count")
+    attempt_total = attempt_totals["total"]
+    attempt_succeeded = attempt_totals["succeeded"]
+    successful = attempts.filter(outcome="success")
+    p95_ms = _nearest_rank_percentile(successful, attempt_succeeded, 95)
+    # Every delivery with an attempt in the window has its latest attempt in it too, so its
+    # last_* columns describe that latest attempt.
+    attempted = Delivery.objects.filter(
+        webhook=webhook, id__in=attempts.values("delivery_id")
+    ).aggregate(
+        total=Count("id"),
+        succeeded=Count("id", filter=LAST_ATTEMPT_SUCCEEDED),
+        average_attempts=Avg("attempt_count"),
     )
-    retries_per_event = (
-        round(delivery_totals["attempts"] - 1, 3) if delivery_totals["events"] else None
+    delivery_total = attempted["total"]
+    delivery_succeeded = attempted["succeeded"]
+    failures = attempts.exclude(outcome="success")
+    failures_by_kind = dict(
+        failures.values_list("error_kind").annotate(n=Count("id")).values_list("error_kind", "n")
     )
+    failures_by_status = {
+        str(status): count
+        for status, count in failures.filter(response_status__isnull=False)
+        .values_list("response_status")
+        .annotate(n=Count("id"))
+        .values_list("response_status", "n")
+    }
     truncate, step = _bucket(window)
     volume_rows = (
         attempts.annotate(bucket=truncate("started_at"))
@@ -151,17 +320,28 @@ def webhook_metrics(
         "window_seconds": int(window.total_seconds()),
         "since": start,
         "until": now,
-        "attempts": total,
-        "succeeded": totals["succeeded"],
-        "failed": total - totals["succeeded"],
-        "success_rate": round(totals["succeeded"] / total, 4) if total else None,
-        "error_rate": round((total - totals["succeeded"]) / total, 4) if total else None,
+        "deliveries": delivery_total,
+        "deliveries_succeeded": delivery_succeeded,
+        "deliveries_failed": delivery_total - delivery_succeeded,
+        "success_rate": _rate(delivery_succeeded, delivery_total),
+        "error_rate": _rate(delivery_total - delivery_succeeded, delivery_total),
         # `is not None`: an average of exactly 0 ms is a measurement, not missing data.
         "average_response_ms": (
-            round(totals["average_ms"], 2) if totals["average_ms"] is not None else None
+            round(attempt_totals["average_ms"], 2)
+            if attempt_totals["average_ms"] is not None
+            else None
         ),
         "p95_response_ms": round(p95_ms, 2) if p95_ms is not None else None,
-        "retries_per_event": retries_per_event,
+        "retries_per_event": (
+            round(attempted["average_attempts"] - 1, 3) if delivery_total else None
+        ),
+        "attempts": attempt_total,
+        "succeeded": attempt_succeeded,
+        "failed": attempt_total - attempt_succeeded,
+        "attempt_success_rate": _rate(attempt_succeeded, attempt_total),
+        "attempt_error_rate": _rate(attempt_total - attempt_succeeded, attempt_total),
+        "failures_by_kind": dict(sorted(failures_by_kind.items(), key=lambda kv: -kv[1])),
+        "failures_by_status": dict(sorted(failures_by_status.items())),
         "bucket_seconds": int(step.total_seconds()),
         "volume": volume,
     }
@@ -170,34 +350,41 @@ def webhook_metrics(
 @dataclass(frozen=True)
 class WebhookHealth:
     webhook: Webhook
-    success_rate: float | None  # over the last day's attempts
+    success_rate: float | None  # over the deliveries attempted in the last day (SPEC 3)
     last_delivery_at: datetime | None
 
 
 def webhooks_overview(*, account_id: object, now: datetime | None = None) -> list[WebhookHealth]:
-    """Every subscription of the account with its last day's success rate and last attempt,
-    in two aggregate queries whatever the number of subscriptions."""
+    """Every subscription of the account with its last day's success rate (deliveries whose
+    latest attempt succeeded / deliveries attempted) and last attempt, in two aggregate
+    queries whatever the number of subscriptions."""
     now = now or timezone.now()
-    webhooks = list(Webhook.objects.filter(account_id=account_id).order_by("-created_at"))
+    # The last attempt per subscription read from the end of attempt_webhook_time_idx: one
+    # index probe each, however long the history.
+    last_attempt = (
+        Attempt.objects.filter(webhook=OuterRef("id"))
+        .order_by("-started_at")
+        .values("started_at")[:1]
+    )
+    webhooks = list(
+        Webhook.objects.filter(account_id=account_id)
+        .annotate(last_attempt_at=Subquery(last_attempt))
+        .order_by("-created_at")
+    )
+    recent_attempts = Attempt.objects.filter(
+        webhook__account_id=account_id, started_at__gte=now - timedelta(days=1)
+    )
     rates = {
         row["webhook_id"]: row
-        for row in Attempt.objects.filter(
-            webhook__account_id=account_id, started_at__gte=now - timedelta(days=1)
-        )
+        for row in Delivery.objects.filter(id__in=recent_attempts.values("delivery_id"))
         .values("webhook_id")
-        .annotate(total=Count("id"), succeeded=Count("id", filter=Q(outcome="success")))
+        .annotate(total=Count("id"), succeeded=Count("id", filter=LAST_ATTEMPT_SUCCEEDED))
     }
-    last = dict(
-        Delivery.objects.filter(webhook__account_id=account_id, last_attempt_at__isnull=False)
-        .values("webhook_id")
-        .annotate(last=Max("last_attempt_at"))
-        .values_list("webhook_id", "last")
-    )
     overview = []
     for webhook in webhooks:
         row = rates.get(webhook.id)
-        rate = round(row["succeeded"] / row["total"], 4) if row and row["total"] else None
-        overview.append(WebhookHealth(webhook, rate, last.get(webhook.id)))
+        rate = _rate(row["succeeded"], row["total"]) if row else None
+        overview.append(WebhookHealth(webhook, rate, webhook.last_attempt_at))
     return overview
 
 

@@ -6,15 +6,23 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince
 
-from dashboard.inspection import pretty_body, state_colour
+from dashboard.indicators import Indicator, deactivation_reason, delivery_indicator
+from dashboard.inspection import pretty_body
 
 register = template.Library()
 
 
 @register.filter
-def colour(state: str) -> str:
-    """The bar colour of a delivery state: success (green), failure (red), waiting (blue)."""
-    return state_colour(state)
+def indicator(state: str) -> Indicator:
+    """A delivery state's label and colour (SPEC 3): Success, Pending retry, Failed, Sent,
+    Queued, Paused."""
+    return delivery_indicator(state)
+
+
+@register.filter
+def reason(text: str) -> str:
+    """A deactivation reason without its "Deactivated automatically:" prefix."""
+    return deactivation_reason(text)
 
 
 @register.filter

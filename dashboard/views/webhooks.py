@@ -1,6 +1,7 @@
 """The overview and managing a webhook: new, edit, delete, secret, activation, test events."""
 
 import uuid
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -35,6 +36,33 @@ def _detail_url(webhook_id: uuid.UUID) -> str:
     return reverse("dashboard:webhook-detail", args=[webhook_id])
 
 
+def _in_plain_words(error: ValidationError) -> ValidationError:
+    """The service's messages as a person filling in the form reads them: the rules speak
+    of "a non-empty list of event keys" and "URL must ..." for API clients."""
+    if not hasattr(error, "error_dict"):
+        return error
+    plain: dict[str, list[str]] = {}
+    for field, texts in error.message_dict.items():
+        if field == "events":
+            texts = ["Choose at least one event." if "non-empty" in m else m for m in texts]
+        elif field == "url":
+            texts = [
+                f"Enter a valid URL: it {m[4:]}." if m.startswith("URL ") else m for m in texts
+            ]
+        plain[field] = texts
+    return ValidationError(plain)
+
+
+def _service_call(form: WebhookForm, action: Any) -> Any:
+    """`action()`; its ValidationError lands on the form in plain words. Returns the
+    action's result, or None when the form got errors."""
+    try:
+        return action()
+    except ValidationError as error:
+        add_service_errors(form, _in_plain_words(error))
+        return None
+
+
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
     account = current_account(request)
@@ -50,11 +78,10 @@ def webhook_new(request: HttpRequest) -> HttpResponse:
     account = current_account(request)
     form = WebhookForm(_posted(request))
     if request.method == "POST" and form.is_valid():
-        try:
-            webhook = webhook_create(account=account, **form.service_fields())
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
+        webhook = _service_call(
+            form, lambda: webhook_create(account=account, **form.service_fields())
+        )
+        if webhook is not None:
             messages.success(request, f"Webhook to {webhook.url} was created.")
             return redirect(_detail_url(webhook.id))
     return render(request, "dashboard/webhook_form.html", {"form": form, "webhook": None})
@@ -65,11 +92,10 @@ def webhook_edit(request: HttpRequest, webhook_id: uuid.UUID) -> HttpResponse:
     webhook = owned_webhook(request, webhook_id)
     form = WebhookForm(_posted(request), webhook=webhook)
     if request.method == "POST" and form.is_valid():
-        try:
-            webhook_update(webhook=webhook, **form.service_fields())
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
+        saved = _service_call(
+            form, lambda: webhook_update(webhook=webhook, **form.service_fields()) or True
+        )
+        if saved:
             messages.success(request, "The webhook was saved.")
             return redirect(_detail_url(webhook.id))
     return render(request, "dashboard/webhook_form.html", {"form": form, "webhook": webhook})

@@ -1,10 +1,12 @@
 /* Hookline dashboard: live updates without a full reload, copy buttons, select-all.
  *
  * Polling: every element with data-poll-url is refreshed from that URL every POLL_INTERVAL_MS.
- * The server answers with the element's rendered HTML (a template partial); it is swapped in
- * only when it changed, keeping ticked checkboxes and open <details> as they were. Polling
- * pauses while the tab is hidden, and a redirect (the session ended) reloads the page so the
- * login page shows.
+ * The server answers with the element's rendered HTML (a template partial), or with several
+ * parts at once, each wrapped in <div data-live-target="ID"> for the element with that id (the
+ * detail page's history, health metrics and volume chart come in one answer, so they agree).
+ * A part is swapped in only when it changed, keeping ticked checkboxes and open <details> as
+ * they were. Polling pauses while the tab is hidden, and a redirect (the session ended)
+ * reloads the page so the login page shows.
  */
 (function () {
     "use strict";
@@ -37,6 +39,33 @@
         });
     }
 
+    function swapIn(element, html) {
+        if (element.getAttribute("data-live-html") === html) {
+            return;
+        }
+        var state = rememberState(element);
+        element.innerHTML = html;
+        restoreState(element, state);
+        element.setAttribute("data-live-html", html);
+        element.setAttribute("data-polled-at", String(Date.now()));
+    }
+
+    function applyAnswer(element, html) {
+        var scratch = document.createElement("template");
+        scratch.innerHTML = html;
+        var parts = scratch.content.querySelectorAll("[data-live-target]");
+        if (parts.length === 0) {
+            swapIn(element, html);
+            return;
+        }
+        parts.forEach(function (part) {
+            var target = document.getElementById(part.getAttribute("data-live-target"));
+            if (target) {
+                swapIn(target, part.innerHTML);
+            }
+        });
+    }
+
     function startPolling(element) {
         var url = element.getAttribute("data-poll-url");
         var lastHtml = null;
@@ -63,11 +92,8 @@
                     if (html === null || html === lastHtml) {
                         return;
                     }
-                    var state = rememberState(element);
-                    element.innerHTML = html;
-                    restoreState(element, state);
+                    applyAnswer(element, html);
                     lastHtml = html;
-                    element.setAttribute("data-polled-at", String(Date.now()));
                 })
                 .catch(function () {
                     // A network hiccup: the next tick tries again.
@@ -96,6 +122,19 @@
         document.body.removeChild(scratch);
         return copied ? Promise.resolve() : Promise.reject(new Error("copy refused"));
     }
+
+    // Reveal / hide a masked value (the signing secret): the input switches type.
+    document.addEventListener("click", function (event) {
+        var button = event.target.closest("[data-reveal-target]");
+        if (!button) {
+            return;
+        }
+        var field = document.getElementById(button.getAttribute("data-reveal-target"));
+        var revealed = field.type === "password";
+        field.type = revealed ? "text" : "password";
+        button.textContent = revealed ? "Hide" : "Reveal";
+        button.setAttribute("aria-pressed", revealed ? "true" : "false");
+    });
 
     document.addEventListener("click", function (event) {
         var button = event.target.closest("[data-copy-target]");
@@ -128,7 +167,23 @@
         });
     });
 
+    // After a refused form submit, take the keyboard (and a screen reader) to the first
+    // field with an error, so a person on a phone need not hunt for it.
+    function focusFirstError() {
+        var row = document.querySelector("form .errors, form .errorlist");
+        if (!row) {
+            return;
+        }
+        var container = row.closest(".form-row, .filter-field, fieldset") || row;
+        var field = container.querySelector("input:not([type=hidden]), select, textarea");
+        if (field) {
+            field.focus();
+            field.setAttribute("aria-invalid", "true");
+        }
+    }
+
     document.addEventListener("DOMContentLoaded", function () {
         document.querySelectorAll("[data-poll-url]").forEach(startPolling);
+        focusFirstError();
     });
 }());
