@@ -62,16 +62,21 @@ _FIELD_NAMES = {
 }
 
 
-def _camel_field(path: str) -> str:
+def _camel_field(path: str, names: Mapping[str, str]) -> str:
     head, dot, rest = path.partition(".")
-    return _FIELD_NAMES.get(head, head) + dot + rest
+    return names.get(head, head) + dot + rest
 
 
-def error_list(errors: Mapping[str, list[str]]) -> list[dict[str, str]]:
-    """Field -> messages as the list `errors` carries: one {"field", "message"} per message;
-    `field` is null for the body as a whole."""
+def error_list(
+    errors: Mapping[str, list[str]], names: Mapping[str, str] = _FIELD_NAMES
+) -> list[dict[str, Any]]:
+    """Field -> messages as the list `errors` carries: one {"field", "message"} per message,
+    fields renamed by `names`; `field` is null for the body as a whole."""
     return [
-        {"field": None if field == NON_FIELD_ERRORS else _camel_field(field), "message": message}
+        {
+            "field": None if field == NON_FIELD_ERRORS else _camel_field(field, names),
+            "message": message,
+        }
         for field, messages in errors.items()
         for message in messages
     ]
@@ -97,7 +102,8 @@ def tillhub_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        errors = error_list(flatten_errors(exc.detail))
+        names = getattr(context.get("view"), "error_field_names", _FIELD_NAMES)
+        errors = error_list(flatten_errors(exc.detail), names)
         response.data = {"msg": _summary(errors), "errors": errors}
     elif isinstance(exc, exceptions.APIException):
         detail = exc.detail if isinstance(exc.detail, str) else exc.default_detail

@@ -256,7 +256,8 @@ class WebhookEventDetailApi(TillhubApiView):
 class WebhookEventReplayApi(TillhubApiView):
     def post(self, request: Request, acc: str, webhook_id: Any) -> Response:
         """Resend the webhook's deliveries that match the query (all without one): the same
-        body and event id, a fresh signature."""
+        body and event id, a fresh signature. `count` is how many were resent, `paused` how
+        many of them wait for the webhook to be activated."""
         webhook = _account_webhook(request, acc, webhook_id)
         query = _event_query(request.data or {})
         deliveries = webhook_events(webhook=webhook, filters=query.to_filter())
@@ -264,11 +265,15 @@ class WebhookEventReplayApi(TillhubApiView):
             start = query.page_offset
             page = deliveries.values("id")[start : start + query.page_limit]
             deliveries = Delivery.objects.filter(id__in=Subquery(page))
-        queued = deliveries_resend_matching(deliveries=deliveries)
-        return envelope("Webhook events queued for replay.", [{"count": queued}])
+        counts = deliveries_resend_matching(deliveries=deliveries, webhook=webhook)
+        # An inactive webhook's deliveries wait as paused until it is activated (SPEC 4).
+        resent = {"count": counts.queued + counts.paused, "paused": counts.paused}
+        return envelope("Webhook events queued for replay.", [resent])
 
 
 class WebhookTestEventsApi(TillhubApiView):
+    error_field_names: dict[str, str] = {}  # its `events` is the request's own name
+
     def post(self, request: Request, acc: str, webhook_id: Any) -> Response:
         """One event with a realistic payload per key, to this webhook only."""
         webhook = _account_webhook(request, acc, webhook_id)

@@ -116,7 +116,7 @@ def test_another_accounts_id_in_the_path_is_a_403_without_data(th, other_tenant)
         th.get(f"/events/{other}/{foreign.id}/meta"),
         th.post_empty(f"/events/{other}/{foreign.id}/replay"),
         th.post(f"/events/{other}/{foreign.id}/test", {"events": ["products.create.v0"]}),
-        th.get(f"/webhooks/not-an-account"),
+        th.get("/webhooks/not-an-account"),
     ):
         body = assert_error(response, 403)
         assert "results" not in body
