@@ -1,5 +1,6 @@
+from csp.decorators import csp_update
 from django.urls import include, path, re_path, register_converter
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from api.deliveries import (
     DeliveryDetailApi,
@@ -76,7 +77,15 @@ v1 = [
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Swagger UI's script is served as a file (the split view); its elements are styled
+    # inline, so this page alone allows inline styles (CONTENT_SECURITY_POLICY in settings).
+    path(
+        "docs/",
+        csp_update({"style-src": ["'unsafe-inline'"]})(
+            SpectacularSwaggerSplitView.as_view(url_name="schema")
+        ),
+        name="api-docs",
+    ),
     path("v1/", include((v1, "api-v1"))),
     # Anything else under /api/ (an unknown path, a malformed id, a missing trailing slash) is
     # a JSON 404 in the error shape, not Django's HTML page. It also keeps APPEND_SLASH from
