@@ -15,11 +15,19 @@ from contextlib import contextmanager, suppress
 import redis.asyncio
 import uvloop
 from django.conf import settings
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from deliveries.dispatch.admission import SATURATION_HOLD_SECONDS
 from deliveries.dispatch.loop import STOP_GRACE_SECONDS, Dispatcher, first_of
 from deliveries.engine.http import Sender
-from deliveries.engine.limits import InProcessLimiter, Limiter, RedisLimiter, SaturationHolds
+from deliveries.engine.limits import (
+    FallbackLimiter,
+    InProcessLimiter,
+    Limiter,
+    RedisLimiter,
+    SaturationHolds,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +38,13 @@ RESTART_DELAY_SECONDS = 1.0
 # requests in flight hold: a bound on memory).
 GC_INTERVAL_SECONDS = 10.0
 GC_PAUSED_MAX_OBJECTS = 500_000
+# Seconds the limiter waits for Redis to connect or answer before it limits in process
+# instead: its admission script answers in well under a millisecond, so this is an outage,
+# and the dispatcher must not stand still for long while it is found out.
+LIMITER_REDIS_TIMEOUT_SECONDS = 1.0
+# Seconds between probes of an unreachable Redis: how soon limits are shared again after it
+# returns, at the cost of one failed connection attempt per interval meanwhile.
+LIMITER_PROBE_INTERVAL_SECONDS = 2.0
 
 
 class DispatchRuntime:
@@ -62,9 +77,27 @@ class DispatchRuntime:
         )
 
     async def _open_limiter(self) -> Limiter:
-        if settings.REDIS_URL:
-            return RedisLimiter(redis.asyncio.Redis.from_url(settings.REDIS_URL))
-        return InProcessLimiter()
+        if not settings.REDIS_URL:
+            return InProcessLimiter()
+        client = redis.asyncio.Redis.from_url(
+            settings.REDIS_URL,
+            socket_connect_timeout=LIMITER_REDIS_TIMEOUT_SECONDS,
+            socket_timeout=LIMITER_REDIS_TIMEOUT_SECONDS,
+            # One retry: a pooled connection that died with a Redis restart reconnects; the
+            # library's default ten, with backoff, would stall admission for seconds.
+            retry=Retry(NoBackoff(), 1),
+        )
+        return FallbackLimiter(
+            RedisLimiter(client),
+            processes=settings.WEBHOOK_LIMITER_FALLBACK_PROCESSES or os.cpu_count() or 1,
+            probe_interval_seconds=LIMITER_PROBE_INTERVAL_SECONDS,
+        )
+
+    @property
+    def limiter_degraded(self) -> bool:
+        """True while Redis is unreachable and this process applies its share of the limits on
+        its own (logged once when it starts and once when it ends)."""
+        return bool(getattr(self.limiter, "degraded", False))
 
     def _serve_forever(self) -> None:
         asyncio.set_event_loop(self.loop)
@@ -159,3 +192,10 @@ def dispatch_runtime() -> DispatchRuntime:
 def stop_dispatch_runtime() -> None:
     if _runtime is not None and _runtime.pid == os.getpid():
         _runtime.stop(timeout=STOP_GRACE_SECONDS + 5)
+
+
+def dispatch_limiter_degraded() -> bool:
+    """True while this process's dispatcher limits on its own because Redis is unreachable;
+    False in a process that runs no dispatcher (the web server)."""
+    runtime = _runtime
+    return runtime is not None and runtime.pid == os.getpid() and runtime.limiter_degraded

@@ -7,11 +7,15 @@ Throttling is neither a failure nor an attempt.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -227,8 +231,128 @@ class RedisLimiter:
         if members:
             await self.client.zrem(self._keys(key)[1], *members)
 
+    async def ping(self) -> None:
+        """Return when Redis answers; raise when it does not."""
+        await self.client.ping()
+
     async def close(self) -> None:
         await self.client.aclose()
+
+
+class SharedLimiter(Limiter, Protocol):
+    async def ping(self) -> None: ...
+
+
+def process_share(limits: Limits, processes: int) -> Limits:
+    """One process's share of a subscription's limits when `processes` limit it each on their
+    own: rate, burst and in-flight cap divided among them, burst and cap at least 1."""
+    if processes <= 1:
+        return limits
+    return Limits(
+        rate_per_second=(
+            limits.rate_per_second / processes if limits.rate_per_second is not None else None
+        ),
+        burst=max(1, limits.burst // processes) if limits.burst is not None else None,
+        max_in_flight=(
+            max(1, limits.max_in_flight // processes) if limits.max_in_flight is not None else None
+        ),
+    )
+
+
+class FallbackLimiter:
+    """The shared limiter while it answers; while it does not (Redis down or restarting), the
+    limits kept in this process, with this process's share of each subscription's limits.
+
+    Without it, a Redis outage held back every subscription with a cap, so all delivery
+    stopped. The switch is logged once each way. While degraded, the shared limiter is probed
+    every `probe_interval_seconds` in the background (never on the sending path); the first
+    answer switches back. Requests admitted in process are released in process, whichever
+    limiter is in use when they end.
+    """
+
+    def __init__(
+        self,
+        shared: SharedLimiter,
+        *,
+        processes: int,
+        probe_interval_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.shared = shared
+        self.local = InProcessLimiter(clock)
+        self.processes = max(1, processes)
+        self.probe_interval_seconds = probe_interval_seconds
+        self.clock = clock
+        self._degraded_since: float | None = None
+        self._probe: asyncio.Task[None] | None = None
+
+    @property
+    def degraded(self) -> bool:
+        """True while the shared limiter is unreachable and this process limits on its own."""
+        return self._degraded_since is not None
+
+    async def admit(
+        self,
+        key: str,
+        members: Sequence[str],
+        limits: Limits,
+        *,
+        lease_seconds: float,
+        slot_seconds: float,
+    ) -> Admission:
+        if self._degraded_since is None:
+            try:
+                return await self.shared.admit(
+                    key, members, limits, lease_seconds=lease_seconds, slot_seconds=slot_seconds
+                )
+            except Exception as error:
+                self._degrade(error)
+        return await self.local.admit(
+            key,
+            members,
+            process_share(limits, self.processes),
+            lease_seconds=lease_seconds,
+            slot_seconds=slot_seconds,
+        )
+
+    async def release(self, key: str, members: Sequence[str]) -> None:
+        # A dictionary lookup when nothing was admitted in process.
+        await self.local.release(key, members)
+        if self._degraded_since is None:
+            await self.shared.release(key, members)
+
+    def _degrade(self, error: Exception) -> None:
+        self._degraded_since = self.clock()
+        logger.warning(
+            "shared limiter unreachable (%s: %s); limiting in this process with 1/%d of each "
+            "subscription's limits until it answers again",
+            type(error).__name__,
+            error,
+            self.processes,
+        )
+        self._probe = asyncio.get_running_loop().create_task(self._probe_until_back())
+
+    async def _probe_until_back(self) -> None:
+        while True:
+            await asyncio.sleep(self.probe_interval_seconds)
+            try:
+                await self.shared.ping()
+            except Exception as error:  # still away: keep limiting in process
+                logger.debug("shared limiter still unreachable: %s", error)
+                continue
+            degraded_for = self.clock() - (self._degraded_since or self.clock())
+            self._degraded_since = None
+            logger.warning(
+                "shared limiter reachable again after %.1f s; limits are shared again",
+                degraded_for,
+            )
+            return
+
+    async def close(self) -> None:
+        if self._probe is not None:
+            self._probe.cancel()
+        await self.local.close()
+        await self.shared.close()
 
 
 class SaturationHolds:

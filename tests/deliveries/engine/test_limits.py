@@ -1,8 +1,21 @@
 import asyncio
+import logging
 
 import pytest
+import redis.asyncio
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
-from deliveries.engine.limits import InProcessLimiter, Limits, SaturationHolds, spread_retries
+from deliveries.engine.limits import (
+    FallbackLimiter,
+    InProcessLimiter,
+    Limits,
+    RedisLimiter,
+    SaturationHolds,
+    process_share,
+    spread_retries,
+)
+from tests.support.services import ThrowawayRedis
 
 
 class FakeClock:
@@ -104,3 +117,62 @@ def test_holds_are_kept_per_subscription():
     assert sorted(holds.held(0.9)) == ["other", "slow"]
     assert holds.held(1.2) == ["slow"]
     assert holds.next_hold("other", ceiling_seconds=10) == 1.0
+
+
+def test_a_process_share_divides_the_limits_keeping_at_least_one():
+    limits = Limits(rate_per_second=10, burst=3, max_in_flight=100)
+
+    assert process_share(limits, 4) == Limits(rate_per_second=2.5, burst=1, max_in_flight=25)
+    assert process_share(limits, 1) == limits
+    assert process_share(Limits(None, None, 1), 8) == Limits(None, None, 1)
+
+
+def test_without_redis_the_fallback_limits_in_process_with_its_share_and_comes_back(caplog):
+    # given: a fallback limiter over a real Redis that goes away, for 4 worker processes
+    redis_server = ThrowawayRedis()
+    redis_server.start()
+    limits = Limits(rate_per_second=None, burst=None, max_in_flight=8)
+
+    async def scenario() -> tuple[list[int], list[bool]]:
+        client = redis.asyncio.Redis.from_url(
+            redis_server.url,
+            socket_connect_timeout=1,
+            socket_timeout=1,
+            retry=Retry(NoBackoff(), 1),
+        )
+        limiter = FallbackLimiter(RedisLimiter(client), processes=4, probe_interval_seconds=0.1)
+        admitted, degraded = [], []
+
+        async def admit_now(members: list[str]) -> None:
+            admission = await limiter.admit("w", members, limits, lease_seconds=60, slot_seconds=1)
+            admitted.append(admission.admitted)
+            degraded.append(limiter.degraded)
+
+        # when: shared, then Redis gone, then back
+        await admit_now([f"a{i}" for i in range(10)])
+        redis_server.kill()
+        await admit_now([f"b{i}" for i in range(10)])
+        await admit_now([f"c{i}" for i in range(10)])
+        redis_server.start()
+        for _ in range(50):
+            await asyncio.sleep(0.1)
+            if not limiter.degraded:
+                break
+        await limiter.release("w", [f"a{i}" for i in range(8)])
+        await admit_now([f"d{i}" for i in range(10)])
+        await limiter.close()
+        return admitted, degraded
+
+    try:
+        with caplog.at_level(logging.WARNING, logger="deliveries.engine.limits"):
+            admitted, degraded = asyncio.run(scenario())
+    finally:
+        redis_server.kill()
+
+    # then: the shared cap of 8, then this process's quarter (2) while Redis is away, then the
+    # shared cap again (a new, empty Redis); one log line each way
+    assert admitted == [8, 2, 0, 8]
+    assert degraded == [False, True, True, False]
+    messages = [record.getMessage() for record in caplog.records]
+    assert sum("shared limiter unreachable" in message for message in messages) == 1
+    assert sum("limits are shared again" in message for message in messages) == 1
