@@ -11,8 +11,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
+from django.db import InterfaceError, OperationalError, close_old_connections
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -30,6 +32,11 @@ from webhooks.services import webhook_create
 PUBLISH_TICK_SECONDS = 0.05
 # Seconds between progress reports (each one is a count query).
 PROGRESS_INTERVAL_SECONDS = 0.5
+# While the database is unreachable (restarting), seconds between tries, and how long the load
+# test keeps trying before it gives up: a restart takes seconds, an outage of minutes is not
+# something to measure through.
+DATABASE_RETRY_SECONDS = 0.5
+DATABASE_OUTAGE_LIMIT_SECONDS = 120.0
 LOAD_TEST_ACCOUNT = "Load tests"
 SETTLED_STATES = (
     Delivery.State.SUCCEEDED,
@@ -37,6 +44,8 @@ SETTLED_STATES = (
     Delivery.State.EXPIRED,
     Delivery.State.PAUSED,
 )
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -126,6 +135,7 @@ class LoadTest:
         self.planned = max(1, math.ceil(plan.rate * plan.duration))
         self.published = 0
         self.started_at: datetime | None = None
+        self.database_errors = 0  # queries that failed on a lost connection and were run again
 
     def _run_deliveries(self) -> Any:
         assert self.started_at is not None
@@ -157,6 +167,24 @@ class LoadTest:
         self.on_progress(progress)
         return progress
 
+    def _in_database(self, step: Callable[[], T]) -> T:
+        """Run `step`; when the database connection is lost (a restart), reconnect and run it
+        again every DATABASE_RETRY_SECONDS. Raises the database error once it has been away
+        for DATABASE_OUTAGE_LIMIT_SECONDS."""
+        away_since: float | None = None
+        while True:
+            try:
+                return step()
+            except (OperationalError, InterfaceError):
+                # Drops the broken connection; the next query opens a new one.
+                close_old_connections()
+                now = time.monotonic()
+                away_since = away_since or now
+                if now - away_since > DATABASE_OUTAGE_LIMIT_SECONDS:
+                    raise
+                self.database_errors += 1
+                time.sleep(DATABASE_RETRY_SECONDS)
+
     def run(self) -> LoadTestReport:
         plan = self.plan
         account = plan.webhook.account
@@ -174,26 +202,30 @@ class LoadTest:
                         for index in range(due - self.published)
                     )
                 ]
-                events_publish_batch(
-                    account=account,
-                    items=items,
-                    source=Event.Source.LOADTEST,
-                    only_webhook=plan.webhook,
+                self._in_database(
+                    partial(
+                        events_publish_batch,
+                        account=account,
+                        items=items,
+                        source=Event.Source.LOADTEST,
+                        only_webhook=plan.webhook,
+                    )
                 )
                 self.published = due
             if time.monotonic() >= next_progress:
-                self._progress(clock_start, publishing=True)
+                self._in_database(lambda: self._progress(clock_start, publishing=True))
                 next_progress = time.monotonic() + PROGRESS_INTERVAL_SECONDS
             time.sleep(max(0.0, PUBLISH_TICK_SECONDS - (time.monotonic() - clock_start - elapsed)))
         publish_seconds = time.monotonic() - clock_start
         drain_deadline = time.monotonic() + plan.drain_seconds
         drained = False
         while time.monotonic() < drain_deadline:
-            if self._progress(clock_start, publishing=False).waiting == 0:
+            progress = self._in_database(lambda: self._progress(clock_start, publishing=False))
+            if progress.waiting == 0:
                 drained = True
                 break
             time.sleep(PROGRESS_INTERVAL_SECONDS)
-        return self._report(publish_seconds, drained)
+        return self._in_database(lambda: self._report(publish_seconds, drained))
 
     def _report(self, publish_seconds: float, drained: bool) -> LoadTestReport:
         deliveries = self._run_deliveries()
@@ -252,6 +284,7 @@ class LoadTest:
                 "max": round(latencies[-1], 1) if latencies else None,
             },
             drained=drained,
+            extra={"database_errors": self.database_errors},
         )
 
 

@@ -173,6 +173,13 @@ class Command(BaseCommand):
             ),
             ("drained", "yes" if report.drained else "no: deliveries were still waiting"),
         ]
+        if report.extra.get("database_errors"):
+            rows.append(
+                (
+                    "database",
+                    f"connection lost {report.extra['database_errors']} times, reconnected",
+                )
+            )
         for name, value in rows:
             table.add_row(name, value)
         console.print(table)
