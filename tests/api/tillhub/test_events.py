@@ -332,3 +332,33 @@ def test_test_events_answer_one_webhook_event_each(th):
         errors = assert_error(th.post(f"/events/{th.acc}/{webhook.id}/test", body), 400)["errors"]
         assert field in {error["field"] for error in errors}
     assert_error(th.post_empty(f"/events/{th.acc}/{webhook.id}/test"), 400)
+
+
+def test_replay_to_an_inactive_webhook_waits_as_paused(th):
+    # given
+    webhook = _webhook(th, active=False)
+    event = publish(th.tenant.account, "customers.create.v0")
+
+    # when
+    response = th.post_empty(f"/events/{th.acc}/{webhook.id}/replay")
+
+    # then: resent, but held until the webhook is activated (SPEC 4)
+    assert assert_envelope(response.json(), count=1) == [{"count": 1, "paused": 1}]
+    delivery = _delivery(event, webhook)
+    assert delivery.state == Delivery.State.PAUSED
+    assert delivery.next_trigger == Delivery.Trigger.MANUAL
+
+
+def test_replay_of_one_page_resends_only_that_page(th):
+    webhook = _webhook(th)
+    events = [publish(th.tenant.account, "customers.create.v0") for _ in range(3)]
+
+    response = th.post(f"/events/{th.acc}/{webhook.id}/replay", {"limit": 1, "offset": 1})
+
+    assert assert_envelope(response.json(), count=1) == [{"count": 1, "paused": 0}]
+    manual = [
+        event.id
+        for event in events
+        if _delivery(event, webhook).next_trigger == Delivery.Trigger.MANUAL
+    ]
+    assert manual == [events[1].id]  # newest first: offset 1 is the middle one
