@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/hookline
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/9
 
-.PHONY: install run test lint bench
+.PHONY: install env run test lint bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,11 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed
+
+# The local .env (SECRET_KEY, DEBUG, database, broker, local targets) that manage.py, Celery
+# and gunicorn read; `make run` writes it too.
+env: install
+	$(PY) scripts/run_all.py --write-env-only
 
 run: install
 	$(PY) scripts/run_all.py
