@@ -317,6 +317,27 @@ def test_command_deduplicates_by_event_id_and_reports_on_exit():
     assert report["rejected"] == {}
 
 
+def test_command_with_several_secrets_accepts_a_signature_under_any_of_them():
+    # given: the demo receiver's shape, the demo webhook's secret and the walk-through's
+    command = ReceiverCommand("--secret", "demo-webhook-secret", "--secret", SECRET, "--quiet")
+    try:
+        # when
+        with_first = post(command.url(), envelope(), secret="demo-webhook-secret", credentials=None)
+        with_second = post(command.url(), envelope(), secret=SECRET, credentials=None)
+        with_neither = post(command.url(), envelope(), secret="a-third-secret", credentials=None)
+        report = command.stop()
+    finally:
+        command.kill()
+
+    # then: a refusal says what to do about it
+    assert with_first.status_code == with_second.status_code == 200
+    assert with_neither.status_code == 400
+    assert with_neither.json()["error"] == "signature"
+    assert "--secret" in with_neither.json()["detail"]
+    assert report["accepted"] == 2
+    assert report["rejected"] == {"signature": 1}
+
+
 def test_command_stops_promptly_while_a_request_hangs():
     # given: --hang holds every delivery; one is in flight
     command = ReceiverCommand("--hang", "--quiet")
