@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from api.fields import EventKeyField
 from api.plumbing import (
     ApiPagination,
+    AsciiIntegerField,
     account_webhook,
     error_responses,
     found_or_404,
@@ -28,7 +29,7 @@ from deliveries.selectors import (
     parse_window,
     webhook_metrics,
 )
-from deliveries.services.lifecycle import deliveries_resend_matching
+from deliveries.services.lifecycle import ResendCounts, deliveries_resend_matching
 from events.envelope import render_event
 
 TAGS = ["deliveries"]
@@ -136,7 +137,7 @@ class ResendInputSerializer(HistoryFilterSerializer):
     until) for everything of this subscription that matches."""
 
     delivery_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_DELIVERY_ID),
+        child=AsciiIntegerField(min_value=1, max_value=MAX_DELIVERY_ID),
         required=False,
         min_length=1,
         max_length=MAX_RESEND_IDS,
@@ -161,12 +162,18 @@ class ResendInputSerializer(HistoryFilterSerializer):
 
 
 class ResendOutputSerializer(serializers.Serializer):
-    queued = serializers.IntegerField(help_text="Deliveries queued for a manual attempt.")
+    queued = serializers.IntegerField(
+        help_text="Deliveries queued for a manual attempt now (active subscription)."
+    )
+    paused = serializers.IntegerField(
+        help_text="Deliveries of an inactive subscription: not sent, they wait as `paused` "
+        "and go out when it is activated."
+    )
 
 
 class MetricsQuerySerializer(serializers.Serializer):
     window = serializers.RegexField(
-        r"^\d{1,4}[smhd]$",
+        r"^[0-9]{1,4}[smhd]$",  # [0-9]: `\d` would also take Unicode digits
         required=False,
         default="24h",
         help_text="How far back: a number and a unit (s, m, h, d), at most 30d. Default 24h.",
@@ -206,6 +213,11 @@ def _request_body(delivery: Delivery) -> str:
     return render_event(delivery.event, webhook_id=str(delivery.webhook_id)).decode()
 
 
+def _resend_answer(counts: ResendCounts) -> Response:
+    body = {"queued": counts.queued, "paused": counts.paused}
+    return Response(ResendOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+
 def _account_delivery(request: Request, delivery_id: Any) -> Delivery:
     return found_or_404(
         delivery_for_account, account_id=request_account_id(request), delivery_id=delivery_id
@@ -239,7 +251,9 @@ class WebhookResendApi(APIView):
         responses={202: ResendOutputSerializer, **error_responses(400, 404, 413, 415)},
         description="Queue deliveries of this subscription for a manual attempt at once (same "
         "body and event_id, fresh signature), by ids or everything matching the filters; "
-        "they are sent in the background through the subscription's limits.",
+        "they are sent in the background through the subscription's limits. When the "
+        "subscription is inactive they are not sent: they wait as `paused` (counted in "
+        "`paused`) until it is activated.",
     )
     def post(self, request: Request, webhook_id: Any) -> Response:
         webhook = account_webhook(request, webhook_id)
@@ -251,10 +265,8 @@ class WebhookResendApi(APIView):
             )
         else:
             deliveries = delivery_history(webhook=webhook, filters=serializer.to_filter())
-        queued = deliveries_resend_matching(deliveries=deliveries)
-        return Response(
-            ResendOutputSerializer({"queued": queued}).data, status=status.HTTP_202_ACCEPTED
-        )
+        counts = deliveries_resend_matching(deliveries=deliveries, webhook=webhook)
+        return _resend_answer(counts)
 
 
 class WebhookMetricsApi(APIView):
@@ -291,11 +303,13 @@ class DeliveryResendApi(APIView):
         tags=TAGS,
         request=None,
         responses={202: ResendOutputSerializer, **error_responses(404)},
-        description="Queue this delivery for a manual attempt at once, whatever its state.",
+        description="Queue this delivery for a manual attempt at once, whatever its state. "
+        "When its subscription is inactive it is not sent: it waits as `paused` (`paused: 1`) "
+        "until the subscription is activated.",
     )
     def post(self, request: Request, delivery_id: int) -> Response:
         delivery = _account_delivery(request, delivery_id)
-        queued = deliveries_resend_matching(deliveries=Delivery.objects.filter(id=delivery.id))
-        return Response(
-            ResendOutputSerializer({"queued": queued}).data, status=status.HTTP_202_ACCEPTED
+        counts = deliveries_resend_matching(
+            deliveries=Delivery.objects.filter(id=delivery.id), webhook=delivery.webhook
         )
+        return _resend_answer(counts)

@@ -19,6 +19,8 @@ from rest_framework.views import APIView
 from api.fields import EventKeyField
 from api.plumbing import (
     ApiPagination,
+    AsciiFloatField,
+    AsciiIntegerField,
     account_webhook,
     error_responses,
     paginated_response,
@@ -126,19 +128,15 @@ class WebhookInputSerializer(serializers.Serializer):
         help_text="The signing secret: 24 to 128 printable ASCII characters, no spaces. Left "
         "out: generated on create, kept on update.",
     )
-    rate_per_second = serializers.FloatField(
+    rate_per_second = AsciiFloatField(
         allow_null=True, required=False, **_range(rules.RATE_PER_SECOND_RANGE)
     )
-    burst = serializers.IntegerField(allow_null=True, required=False, **_range(rules.BURST_RANGE))
-    max_in_flight = serializers.IntegerField(
+    burst = AsciiIntegerField(allow_null=True, required=False, **_range(rules.BURST_RANGE))
+    max_in_flight = AsciiIntegerField(
         allow_null=True, required=False, **_range(rules.MAX_IN_FLIGHT_RANGE)
     )
-    connect_timeout_ms = serializers.IntegerField(
-        required=False, **_range(rules.CONNECT_TIMEOUT_MS_RANGE)
-    )
-    request_timeout_ms = serializers.IntegerField(
-        required=False, **_range(rules.REQUEST_TIMEOUT_MS_RANGE)
-    )
+    connect_timeout_ms = AsciiIntegerField(required=False, **_range(rules.CONNECT_TIMEOUT_MS_RANGE))
+    request_timeout_ms = AsciiIntegerField(required=False, **_range(rules.REQUEST_TIMEOUT_MS_RANGE))
 
     def validate_password(self, value: str | None) -> str:
         return value or ""
@@ -160,7 +158,7 @@ class WebhookDefaultsSerializer(serializers.Serializer):
 
 
 class RegenerateSecretInputSerializer(serializers.Serializer):
-    grace_seconds = serializers.FloatField(
+    grace_seconds = AsciiFloatField(
         required=False,
         default=0,
         min_value=0,

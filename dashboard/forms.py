@@ -5,6 +5,7 @@ deliveries.selectors, shared with the API; their ValidationErrors are put back o
 forms' fields with `add_service_errors`.
 """
 
+import math
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
+from deliveries.engine.numbers import NumberRefused, parse_float, parse_int
 from deliveries.models import Delivery
 from deliveries.preflight import DEFAULT_EVENT_KEY
 from deliveries.selectors import HistoryFilter
@@ -40,6 +42,32 @@ class EventKeysField(forms.MultipleChoiceField):
 
     def valid_value(self, value: str) -> bool:
         return True
+
+
+class AsciiIntegerField(forms.IntegerField):
+    """A whole number in ASCII digits; Django's own reads `٣` as 3 (SPEC 5: a 400)."""
+
+    def to_python(self, value: Any) -> int | None:
+        if value in self.empty_values:
+            return None
+        try:
+            return parse_int(str(value), low=-(2**63), high=2**63 - 1)
+        except NumberRefused:
+            raise ValidationError(
+                "Enter a whole number in ASCII digits (0-9).", code="invalid"
+            ) from None
+
+
+class AsciiFloatField(forms.FloatField):
+    """A finite number in ASCII decimal notation (`1.5`, `.5`, `2e3`)."""
+
+    def to_python(self, value: Any) -> float | None:
+        if value in self.empty_values:
+            return None
+        try:
+            return parse_float(str(value), low=-math.inf, high=math.inf)
+        except NumberRefused:
+            raise ValidationError("Enter a number in ASCII digits (0-9).", code="invalid") from None
 
 
 def add_service_errors(form: forms.Form, error: ValidationError) -> None:
@@ -88,22 +116,22 @@ class WebhookForm(forms.Form):
         help_text="The secret your receiver verifies Tillhub-Signature with: 24 to 128 "
         "printable characters, no spaces. Leave empty to generate one (or keep the current one).",
     )
-    rate_per_second = forms.FloatField(
+    rate_per_second = AsciiFloatField(
         required=False,
         label="Rate per second",
         widget=forms.NumberInput(attrs={"step": "any"}),
         help_text="Requests per second at most (token bucket). Blank: unlimited.",
     )
-    burst = forms.IntegerField(
+    burst = AsciiIntegerField(
         required=False, help_text="Requests allowed at once above the rate. Blank: unlimited."
     )
-    max_in_flight = forms.IntegerField(
+    max_in_flight = AsciiIntegerField(
         required=False,
         label="Max in flight",
         help_text="Concurrent requests to this URL at most. Blank: unlimited.",
     )
-    connect_timeout_ms = forms.IntegerField(required=False, label="Connect timeout (ms)")
-    request_timeout_ms = forms.IntegerField(required=False, label="Request timeout (ms)")
+    connect_timeout_ms = AsciiIntegerField(required=False, label="Connect timeout (ms)")
+    request_timeout_ms = AsciiIntegerField(required=False, label="Request timeout (ms)")
 
     def __init__(self, *args: Any, webhook: Webhook | None = None, **kwargs: Any) -> None:
         self.webhook = webhook
@@ -186,7 +214,7 @@ class PreflightForm(forms.Form):
 
 
 class RegenerateSecretForm(forms.Form):
-    grace_seconds = forms.FloatField(
+    grace_seconds = AsciiFloatField(
         required=False,
         label="Grace period (seconds)",
         widget=forms.NumberInput(attrs={"step": "any", "min": "0", "class": "vIntegerField"}),

@@ -53,7 +53,9 @@ def owned_delivery(request: HttpRequest, delivery_id: int) -> Delivery:
 def safe_next(request: HttpRequest, fallback: str) -> str:
     """The form's `next` URL when it points into this site, else `fallback`."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
+    # A path of this site only: `redirect()` would read anything else without a slash (`²`)
+    # as a view name, fail to find it and answer 500.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target

@@ -52,8 +52,15 @@ def delivery_live(request: HttpRequest, delivery_id: int) -> HttpResponse:
 @require_POST
 def delivery_resend(request: HttpRequest, delivery_id: int) -> HttpResponse:
     delivery = owned_delivery(request, delivery_id)
-    deliveries_resend(delivery_ids=[delivery.id])
-    messages.success(
-        request, f"Delivery {delivery.id} was queued for resending; a new attempt follows."
-    )
+    counts = deliveries_resend(delivery_ids=[delivery.id])
+    if counts.paused:
+        messages.warning(
+            request,
+            f"Delivery {delivery.id} waits paused: its webhook is inactive. It is sent when "
+            "the webhook is activated.",
+        )
+    else:
+        messages.success(
+            request, f"Delivery {delivery.id} was queued for resending; a new attempt follows."
+        )
     return redirect(safe_next(request, reverse("dashboard:delivery-detail", args=[delivery.id])))

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,13 +23,22 @@ from dashboard.forms import (
     RegenerateSecretForm,
 )
 from dashboard.views.access import owned_webhook, safe_next
+from deliveries.engine.numbers import NumberRefused, parse_int
 from deliveries.models import Delivery
 from deliveries.selectors import delivery_history, parse_window, webhook_metrics
-from deliveries.services.lifecycle import deliveries_resend, deliveries_resend_matching
+from deliveries.services.lifecycle import (
+    ResendCounts,
+    deliveries_resend,
+    deliveries_resend_matching,
+)
 from webhooks.models import Webhook
 
 # Rows per page of history: a laptop screen's worth.
 HISTORY_PAGE_SIZE = 25
+# Delivery ids are positive 64-bit integers (BigAutoField).
+MAX_DELIVERY_ID = 2**63 - 1
+# Pages past the last show the last one; this only bounds what is read as a number.
+MAX_PAGE_NUMBER = 10**12
 
 
 def _history(request: HttpRequest, webhook: Webhook, query: QueryDict) -> dict[str, Any]:
@@ -41,7 +50,7 @@ def _history(request: HttpRequest, webhook: Webhook, query: QueryDict) -> dict[s
         if filters is not None
         else Delivery.objects.none()
     )
-    page = Paginator(deliveries, HISTORY_PAGE_SIZE).get_page(query.get("page"))
+    page = Paginator(deliveries, HISTORY_PAGE_SIZE).get_page(_page_number(query))
     filter_query = urlencode(filter_form.query())
     return {
         "webhook": webhook,
@@ -99,8 +108,43 @@ def webhook_history_rows(request: HttpRequest, webhook_id: uuid.UUID) -> HttpRes
     return response
 
 
-def _selected_ids(request: HttpRequest) -> list[int]:
-    return [int(value) for value in request.POST.getlist("delivery_ids") if value.isdigit()]
+def _selected_ids(request: HttpRequest) -> list[int] | None:
+    """The ticked delivery ids, or None when one is not a delivery id (ASCII digits)."""
+    try:
+        return [
+            parse_int(value, low=1, high=MAX_DELIVERY_ID)
+            for value in request.POST.getlist("delivery_ids")
+        ]
+    except NumberRefused:
+        return None
+
+
+def _page_number(query: QueryDict) -> int | None:
+    """The requested page; None (the first page) when absent or not ASCII digits."""
+    try:
+        return parse_int(query.get("page", ""), low=1, high=MAX_PAGE_NUMBER)
+    except NumberRefused:
+        return None
+
+
+def _deliveries(count: int) -> str:
+    return f"{count} deliver{'y' if count == 1 else 'ies'}"
+
+
+def report_resend(request: HttpRequest, counts: ResendCounts) -> None:
+    """Say what a bulk resend did: queued ones are sent now; those of an inactive webhook
+    wait paused until it is activated."""
+    if counts.queued or not counts.paused:
+        messages.success(
+            request,
+            f"Queued {_deliveries(counts.queued)} for resending; the bars update as they are sent.",
+        )
+    if counts.paused:
+        messages.warning(
+            request,
+            f"{_deliveries(counts.paused)} wait{'s' if counts.paused == 1 else ''} paused: "
+            "the webhook is inactive. They are sent when it is activated.",
+        )
 
 
 @login_required
@@ -108,20 +152,19 @@ def _selected_ids(request: HttpRequest) -> list[int]:
 def webhook_resend_selected(request: HttpRequest, webhook_id: uuid.UUID) -> HttpResponse:
     webhook = owned_webhook(request, webhook_id)
     fallback = reverse("dashboard:webhook-detail", args=[webhook.id])
+    selected = _selected_ids(request)
+    if selected is None:
+        return HttpResponseBadRequest(
+            "delivery_ids: each must be a delivery id (ASCII digits).",
+            content_type="text/plain; charset=utf-8",
+        )
     ids = list(
-        delivery_history(webhook=webhook)
-        .filter(id__in=_selected_ids(request))
-        .values_list("id", flat=True)
+        delivery_history(webhook=webhook).filter(id__in=selected).values_list("id", flat=True)
     )
     if not ids:
         messages.warning(request, "Select at least one delivery to resend.")
         return redirect(safe_next(request, fallback))
-    queued = deliveries_resend(delivery_ids=ids)
-    messages.success(
-        request,
-        f"Queued {queued} deliver{'y' if queued == 1 else 'ies'} for resending; "
-        "the bars update as they are sent.",
-    )
+    report_resend(request, deliveries_resend(delivery_ids=ids))
     return redirect(safe_next(request, fallback))
 
 
@@ -142,12 +185,7 @@ def webhook_resend_all(request: HttpRequest, webhook_id: uuid.UUID) -> HttpRespo
         return redirect(back_url)
     deliveries = delivery_history(webhook=webhook, filters=filters)
     if request.method == "POST":
-        queued = deliveries_resend_matching(deliveries=deliveries)
-        messages.success(
-            request,
-            f"Queued {queued} deliver{'y' if queued == 1 else 'ies'} for resending; "
-            "the bars update as they are sent.",
-        )
+        report_resend(request, deliveries_resend_matching(deliveries=deliveries, webhook=webhook))
         return redirect(back_url)
     return render(
         request,

@@ -167,7 +167,7 @@ def test_resend_one_delivery_queues_a_manual_attempt(api, tenant, webhook):
 
     # then
     assert response.status_code == 202
-    assert response.json() == {"queued": 1}
+    assert response.json() == {"queued": 1, "paused": 0}
     delivery.refresh_from_db()
     assert delivery.state == "pending"
     assert delivery.next_trigger == "manual"
@@ -192,7 +192,7 @@ def test_bulk_resend_by_ids_ignores_ids_of_other_subscriptions(api, tenant, webh
 
     # then
     assert response.status_code == 202
-    assert response.json() == {"queued": 1}
+    assert response.json() == {"queued": 1, "paused": 0}
     states = dict(Delivery.objects.values_list("id", "state"))
     assert states[mine[0].id] == "pending"
     assert states[mine[1].id] == "gave_up"
@@ -221,7 +221,7 @@ def test_bulk_resend_all_matching_a_filter_is_one_update(api, tenant, webhook):
 
     # then: the three product failures queued as manual, in a single UPDATE, none loaded
     assert response.status_code == 202
-    assert response.json() == {"queued": 3}
+    assert response.json() == {"queued": 3, "paused": 0}
     for delivery in failed_products:
         delivery.refresh_from_db()
         assert (delivery.state, delivery.next_trigger) == ("pending", "manual")
@@ -243,7 +243,7 @@ def test_bulk_resend_all_without_filters_takes_everything_of_the_subscription(ap
     response = api.post(f"/api/v1/webhooks/{webhook.id}/resend/", {"all": True}, format="json")
 
     # then
-    assert response.json() == {"queued": 2}
+    assert response.json() == {"queued": 2, "paused": 0}
     assert not Delivery.objects.filter(webhook=other).exclude(state="gave_up").exists()
 
 

@@ -76,7 +76,7 @@ def test_resend_by_ids_of_another_account_through_my_webhook_queues_nothing(api,
     )
 
     # then
-    assert response.json() == {"queued": 0}
+    assert response.json() == {"queued": 0, "paused": 0}
     assert Delivery.objects.get(id=foreign["delivery"].id).state == "gave_up"
 
 

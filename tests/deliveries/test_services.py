@@ -168,11 +168,11 @@ def test_manual_resend_works_past_retention(account, webhook):
     Delivery.objects.update(event_created_at=old, state="expired", next_attempt_at=None)
 
     # when
-    queued = deliveries_resend(delivery_ids=[Delivery.objects.get().id])
+    counts = deliveries_resend(delivery_ids=[Delivery.objects.get().id])
     (job,) = deliveries_claim_due(limit=10)
 
     # then
-    assert queued == 1
+    assert counts.queued == 1
     assert job.trigger == "manual"
 
 
