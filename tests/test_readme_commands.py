@@ -42,16 +42,19 @@ def fresh_clone(destination: Path) -> Path:
     `var/` and `.venv/` are not copied. Returns the clone's root."""
     subprocess.run(["git", "clone", "-q", str(ROOT), str(destination)], check=True)
 
-    def listed(*options: str) -> list[str]:
+    def listed(*command: str) -> set[str]:
         output = subprocess.run(
-            ["git", "ls-files", "-z", *options], cwd=ROOT, capture_output=True, check=True
+            ["git", *command, "-z"], cwd=ROOT, capture_output=True, check=True
         ).stdout.decode()
-        return [name for name in output.split("\0") if name]
+        return {name for name in output.split("\0") if name}
 
-    deleted = set(listed("--deleted"))
+    # Against HEAD, not the index: staged changes count too.
+    deleted = listed("diff", "--name-only", "--no-renames", "--diff-filter=D", "HEAD")
+    changed = listed("diff", "--name-only", "--no-renames", "HEAD") - deleted
+    untracked = listed("ls-files", "--others", "--exclude-standard")
     for name in deleted:
         (destination / name).unlink(missing_ok=True)
-    for name in set(listed("--modified")) - deleted | set(listed("--others", "--exclude-standard")):
+    for name in changed | untracked:
         target = destination / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, target)

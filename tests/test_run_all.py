@@ -3,7 +3,9 @@
 repository root (SPEC 6)."""
 
 import http.client
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import wait_until
 from tests.support.services import free_port
 from tests.test_readme_commands import fresh_clone, newcomer_environment
 
@@ -20,6 +23,8 @@ VENV = Path(sys.executable).parent.parent
 START_TIMEOUT_SECONDS = 180
 # Seconds every process may take to stop after the signal (run_all gives its children 10).
 STOP_TIMEOUT_SECONDS = 30
+# Seconds the README's curl walk-through may take (a dozen requests, a pre-flight check).
+WALKTHROUGH_TIMEOUT_SECONDS = 90
 
 
 def descendants(pid: int) -> set[int]:
@@ -66,6 +71,46 @@ def healthz_status(port: int) -> int | None:
         connection.close()
 
 
+def run_walkthrough(
+    clone: Path, token: str, web_port: int, receiver_port: int
+) -> subprocess.CompletedProcess[str]:
+    """The README's REST API walk-through (its first shell block after "A walk-through with
+    curl") run by bash in `clone`, with the token `make run` printed and this run's ports."""
+    readme = (clone / "README.md").read_text()
+    block = re.search(r"A walk-through with curl.*?```sh\n(.*?)```", readme, flags=re.DOTALL)
+    assert block, "the README has no curl walk-through any more"
+    script = (
+        block[1]
+        .replace("TOKEN=...", f"TOKEN={token}")
+        .replace("127.0.0.1:8000", f"127.0.0.1:{web_port}")
+        .replace("127.0.0.1:8001", f"127.0.0.1:{receiver_port}")
+    )
+    # `make run` makes .venv in the clone; this test lends it the suite's virtualenv.
+    (clone / ".venv").symlink_to(VENV)
+    return subprocess.run(
+        ["bash", "-e", "-c", script + '\necho "walked through $WEBHOOK $DELIVERY"\n'],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        timeout=WALKTHROUGH_TIMEOUT_SECONDS,
+    )
+
+
+def api_get(port: int, token: str, path: str) -> dict:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path, headers={"Authorization": f"Token {token}"})
+        return json.loads(connection.getresponse().read())
+    finally:
+        connection.close()
+
+
+def settled(delivery: dict) -> dict | None:
+    """`delivery` once it has been sent and nothing more is due (the README resends it once)."""
+    waiting = delivery.get("state") in ("pending", "sending") or not delivery.get("attempt_count")
+    return None if waiting else delivery
+
+
 @pytest.mark.worker
 def test_make_run_answers_at_the_banner_and_stops_on_sigint_to_make(tmp_path):
     # given: a fresh clone, run with this virtualenv (never reinstalled: -o) on free ports
@@ -103,6 +148,23 @@ def test_make_run_answers_at_the_banner_and_stops_on_sigint_to_make(tmp_path):
         assert healthz_status(web_port) == 200
         started = descendants(make.pid)
         assert len(started) >= 5  # run_all, web, worker, scheduler, receiver (and their workers)
+        banner = "".join(make.stdout.readline() for _ in range(9))
+
+        # when: the README's curl walk-through, as written, with the printed token
+        token = re.search(r"Authorization: Token (\w+)", banner)
+        assert token, banner
+        walkthrough = run_walkthrough(clone, token[1], web_port, receiver_port)
+
+        # then: the first webhook's delivery succeeded at the demo receiver, every time
+        assert '"errors"' not in walkthrough.stdout, walkthrough.stdout
+        webhook_id, delivery_id = walkthrough.stdout.split("walked through ")[1].split()
+        delivery = wait_until(
+            lambda: settled(api_get(web_port, token[1], f"/api/v1/deliveries/{delivery_id}/")),
+            timeout=60,
+        )
+        assert delivery["webhook_id"] == webhook_id
+        assert delivery["state"] == "succeeded", delivery
+        assert {attempt["response_status"] for attempt in delivery["attempts"]} == {200}
 
         # when: SIGINT to make's own PID, not to its process group
         make.send_signal(signal.SIGINT)
