@@ -5,6 +5,8 @@ import socket
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from deliveries.engine.http import DeliveryRequest, send_blocking
+from deliveries.engine.outcome import ErrorKind
 from deliveries.engine.targets import (
     GuardedResolver,
     TargetPolicy,
@@ -267,3 +269,23 @@ def test_guarded_resolver_treats_localhost_with_a_trailing_dot_as_localhost() ->
         resolve(GuardedResolver(allow_private=False), "api.localhost")
 
     assert "127.0.0.1" in resolve(GuardedResolver(allow_private=True), "localhost.")
+
+
+def test_a_send_to_localhost_with_a_trailing_dot_is_target_refused_not_dns() -> None:
+    # given: the default policy (no private targets)
+    request = DeliveryRequest(
+        url="https://localhost./hook",
+        body=b"{}",
+        headers={"Content-Type": "application/json"},
+        connect_timeout_seconds=1,
+        total_timeout_seconds=2,
+        max_redirects=20,
+        policy=TargetPolicy(allow_http_local=False, allow_private=False),
+    )
+
+    # when
+    result = send_blocking(request, allow_private=False)
+
+    # then
+    assert result.error_kind == ErrorKind.TARGET_REFUSED
+    assert "loopback" in (result.error_message or "")
