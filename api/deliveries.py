@@ -23,9 +23,12 @@ from api.plumbing import (
 from deliveries.models import Delivery
 from deliveries.selectors import (
     STATUS_GROUPS,
+    DeliverySearch,
     HistoryFilter,
+    bounded_count,
     delivery_for_account,
     delivery_history,
+    delivery_search,
     parse_window,
     webhook_metrics,
 )
@@ -59,6 +62,25 @@ class DeliverySerializer(serializers.Serializer):
     last_duration_ms = serializers.FloatField(allow_null=True)
     created_at = serializers.DateTimeField()
     succeeded_at = serializers.DateTimeField(allow_null=True)
+    sent_successfully = serializers.SerializerMethodField(
+        help_text="true when the latest attempt got a 2xx, false when it errored, null before "
+        "any attempt (the seed's name)."
+    )
+    last_response_type = serializers.SerializerMethodField(
+        help_text='"success", "error", or null before any attempt (the seed\'s name).'
+    )
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_sent_successfully(self, delivery: Delivery) -> bool | None:
+        if not delivery.attempt_count:
+            return None
+        status = delivery.last_status_code
+        return status is not None and 200 <= status < 300 and not delivery.last_error_kind
+
+    @extend_schema_field({"type": "string", "enum": ["success", "error"], "nullable": True})
+    def get_last_response_type(self, delivery: Delivery) -> str | None:
+        sent = self.get_sent_successfully(delivery)
+        return None if sent is None else ("success" if sent else "error")
 
 
 class RedirectHopSerializer(serializers.Serializer):
@@ -187,25 +209,108 @@ class VolumeBucketSerializer(serializers.Serializer):
 
 
 class MetricsSerializer(serializers.Serializer):
+    """SPEC 3's health metrics: rates over deliveries attempted in the window, response
+    times over successful attempts, attempt-level rates beside them."""
+
     window_seconds = serializers.IntegerField()
     since = serializers.DateTimeField()
     until = serializers.DateTimeField()
-    attempts = serializers.IntegerField()
-    succeeded = serializers.IntegerField()
-    failed = serializers.IntegerField()
-    success_rate = serializers.FloatField(allow_null=True, help_text="Over attempts; 0..1.")
-    error_rate = serializers.FloatField(allow_null=True, help_text="Over attempts; 0..1.")
+    deliveries = serializers.IntegerField(help_text="Deliveries with an attempt in the window.")
+    deliveries_succeeded = serializers.IntegerField(
+        help_text="Of those, the ones whose latest attempt succeeded."
+    )
+    deliveries_failed = serializers.IntegerField(
+        help_text="Of those, the ones whose latest attempt errored."
+    )
+    success_rate = serializers.FloatField(
+        allow_null=True,
+        help_text="Deliveries whose latest attempt succeeded / deliveries attempted; 0..1.",
+    )
+    error_rate = serializers.FloatField(
+        allow_null=True,
+        help_text="Deliveries whose latest attempt errored / deliveries attempted; 0..1.",
+    )
     average_response_ms = serializers.FloatField(
-        allow_null=True, help_text="Over attempts that got a response."
+        allow_null=True, help_text="Over successful attempts only."
     )
     p95_response_ms = serializers.FloatField(
-        allow_null=True, help_text="Nearest-rank 95th percentile over attempts with a response."
+        allow_null=True, help_text="Nearest-rank 95th percentile over successful attempts."
     )
     retries_per_event = serializers.FloatField(
-        allow_null=True, help_text="Average attempts - 1 of deliveries made in the window."
+        allow_null=True, help_text="Mean of attempts - 1 over the deliveries attempted."
+    )
+    attempts = serializers.IntegerField(help_text="Attempts started in the window.")
+    succeeded = serializers.IntegerField(help_text="Successful attempts.")
+    failed = serializers.IntegerField(help_text="Errored attempts.")
+    attempt_success_rate = serializers.FloatField(
+        allow_null=True, help_text="Over attempts (what auto-deactivation judges); 0..1."
+    )
+    attempt_error_rate = serializers.FloatField(
+        allow_null=True, help_text="Over attempts (what auto-deactivation judges); 0..1."
+    )
+    failures_by_kind = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Errored attempts by error kind."
+    )
+    failures_by_status = serializers.DictField(
+        child=serializers.IntegerField(), help_text='Errored attempts by HTTP status ("503").'
     )
     bucket_seconds = serializers.IntegerField()
     volume = VolumeBucketSerializer(many=True)
+
+
+class DeliverySearchSerializer(HistoryFilterSerializer):
+    webhook = serializers.UUIDField(required=False, help_text="Only this subscription's.")
+    status_code = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=3,
+        help_text="The last response's status: a class (2xx, 4xx, 5xx) or a code (503).",
+    )
+    q = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text="A delivery id, an event id or an entity instance id.",
+    )
+
+    def to_search(self) -> DeliverySearch:
+        """The cleaned DeliverySearch; ValidationError naming the bad field."""
+        data = self.validated_data
+        return DeliverySearch(
+            webhook_id=data.get("webhook"),
+            status=data.get("status"),
+            event=data.get("event"),
+            since=data.get("since"),
+            until=data.get("until"),
+            status_code=data.get("status_code"),
+            q=data.get("q"),
+        ).clean()
+
+
+class BoundedCountPagination(ApiPagination):
+    """`?limit=&offset=` whose `count` stops at COUNT_LIMIT (`count_exact` says whether it
+    did): counting a million deliveries on every page would cost more than the page."""
+
+    # Rows counted at most: 400 pages of 25; beyond that, narrow by time (`until`).
+    COUNT_LIMIT = 10_000
+
+    def get_count(self, queryset: Any) -> int:
+        counted = bounded_count(queryset, limit=self.COUNT_LIMIT + 1)
+        self.count_exact = counted <= self.COUNT_LIMIT
+        return min(counted, self.COUNT_LIMIT)
+
+    def get_paginated_response(self, data: Any) -> Response:
+        response = super().get_paginated_response(data)
+        response.data["count_exact"] = self.count_exact
+        return response
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        paginated = super().get_paginated_response_schema(schema)
+        paginated["properties"]["count_exact"] = {
+            "type": "boolean",
+            "description": f"false: more than {self.COUNT_LIMIT}; count stops there.",
+        }
+        return paginated
 
 
 def _request_body(delivery: Delivery) -> str:
@@ -238,6 +343,27 @@ class WebhookDeliveryListApi(APIView):
         query = HistoryFilterSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         deliveries = delivery_history(webhook=webhook, filters=query.to_filter())
+        return paginated_response(
+            queryset=deliveries, serializer_class=DeliverySerializer, request=request, view=self
+        )
+
+
+class DeliveryListApi(APIView):
+    pagination_class = BoundedCountPagination
+
+    @extend_schema(
+        operation_id="deliveries_list",
+        tags=TAGS,
+        parameters=[DeliverySearchSerializer],
+        responses={200: DeliverySerializer(many=True), **error_responses(400)},
+        description="Every delivery of the account, newest first, across its subscriptions.",
+    )
+    def get(self, request: Request) -> Response:
+        query = DeliverySearchSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        deliveries = delivery_search(
+            account_id=request_account_id(request), search=query.to_search()
+        )
         return paginated_response(
             queryset=deliveries, serializer_class=DeliverySerializer, request=request, view=self
         )

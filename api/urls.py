@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from api.deliveries import (
     DeliveryDetailApi,
+    DeliveryListApi,
     DeliveryResendApi,
     WebhookDeliveryListApi,
     WebhookMetricsApi,
@@ -60,6 +61,7 @@ v1 = [
     path(
         "webhooks/<uuid:webhook_id>/metrics/", WebhookMetricsApi.as_view(), name="webhook-metrics"
     ),
+    path("deliveries/", DeliveryListApi.as_view(), name="delivery-list"),
     path(
         "deliveries/<delivery_id:delivery_id>/",
         DeliveryDetailApi.as_view(),

@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,6 +21,7 @@ from dashboard.forms import (
     MetricsWindowForm,
     RegenerateSecretForm,
 )
+from dashboard.paging import BoundedPaginator, page_numbers
 from dashboard.views.access import owned_webhook, safe_next
 from deliveries.engine.numbers import NumberRefused, parse_int
 from deliveries.models import Delivery
@@ -50,12 +50,13 @@ def _history(request: HttpRequest, webhook: Webhook, query: QueryDict) -> dict[s
         if filters is not None
         else Delivery.objects.none()
     )
-    page = Paginator(deliveries, HISTORY_PAGE_SIZE).get_page(_page_number(query))
+    page = BoundedPaginator(deliveries, HISTORY_PAGE_SIZE).get_page(_page_number(query))
     filter_query = urlencode(filter_form.query())
     return {
         "webhook": webhook,
         "filter_form": filter_form,
         "page": page,
+        "page_numbers": page_numbers(page),
         "filter_query": filter_query,
         "filtered": bool(filter_query),
         "poll_url": reverse("dashboard:webhook-history", args=[webhook.id])
@@ -99,11 +100,11 @@ def webhook_detail(request: HttpRequest, webhook_id: uuid.UUID) -> HttpResponse:
 
 @login_required
 def webhook_history_rows(request: HttpRequest, webhook_id: uuid.UUID) -> HttpResponse:
-    """The history table alone: what the poller swaps in every couple of seconds."""
+    """What the poller swaps in every couple of seconds: the history table, the health
+    metrics and the volume chart, in one response so they always agree."""
     webhook = owned_webhook(request, webhook_id)
-    response = render(
-        request, "dashboard/partials/history_table.html", _history(request, webhook, request.GET)
-    )
+    context = {**_history(request, webhook, request.GET), **_metrics(webhook, request.GET)}
+    response = render(request, "dashboard/partials/webhook_live.html", context)
     response["Cache-Control"] = "no-store"
     return response
 
@@ -164,6 +165,13 @@ def webhook_resend_selected(request: HttpRequest, webhook_id: uuid.UUID) -> Http
     if not ids:
         messages.warning(request, "Select at least one delivery to resend.")
         return redirect(safe_next(request, fallback))
+    if request.POST.get("confirmed") != "yes":
+        # Like Resend all: first say how many, then resend on the person's yes.
+        return render(
+            request,
+            "dashboard/resend_selected_confirm.html",
+            {"webhook": webhook, "ids": ids, "next": safe_next(request, fallback)},
+        )
     report_resend(request, deliveries_resend(delivery_ids=ids))
     return redirect(safe_next(request, fallback))
 

@@ -273,8 +273,7 @@ def test_metrics_match_hand_computed_values(api, tenant, webhook):
     # given: within the last hour, 3 deliveries with these attempts
     #   A: 500 (120 ms) -> 200 (80 ms)
     #   B: timeout (no response, 5000 ms) -> timeout (5000 ms) -> 200 (40 ms)
-    #   C: 200 (60 ms)
-    # and one old attempt outside the window that must not count.
+    #   C: an old 500 outside the window (must not count) -> 200 (60 ms)
     now = timezone.now()
     a, b, c = (Delivery.objects.get(event=publish(tenant.account)) for _ in range(3))
     add_attempt(a, started_at=now - timedelta(minutes=50), duration_ms=120, outcome="retry",
@@ -285,11 +284,9 @@ def test_metrics_match_hand_computed_values(api, tenant, webhook):
     add_attempt(b, started_at=now - timedelta(minutes=20), duration_ms=5000, outcome="retry",
                 status=None, error_kind="timeout")  # fmt: skip
     add_attempt(b, started_at=now - timedelta(minutes=10), duration_ms=40)
-    add_attempt(c, started_at=now - timedelta(minutes=5), duration_ms=60)
     add_attempt(c, started_at=now - timedelta(hours=3), duration_ms=9999, outcome="retry",
                 status=500, error_kind="http_status")  # fmt: skip
-    c.attempt_count = 1
-    c.save()
+    add_attempt(c, started_at=now - timedelta(minutes=5), duration_ms=60)
 
     # when
     response = api.get(f"/api/v1/webhooks/{webhook.id}/metrics/", {"window": "1h"})
@@ -297,23 +294,81 @@ def test_metrics_match_hand_computed_values(api, tenant, webhook):
     # then
     assert response.status_code == 200, response.json()
     metrics = response.json()
-    # 6 attempts in the window: 3 successes, 3 errors
     assert metrics["window_seconds"] == 3600
-    assert metrics["attempts"] == 6
-    assert metrics["succeeded"] == 3
-    assert metrics["failed"] == 3
-    assert metrics["success_rate"] == 0.5
-    assert metrics["error_rate"] == 0.5
-    # responses: 120, 80, 40, 60 -> average 75; nearest-rank p95 of 4 values = the 4th = 120
-    assert metrics["average_response_ms"] == 75.0
-    assert metrics["p95_response_ms"] == 120.0
-    # attempts per delivery 2, 3, 1 -> average 2 -> 1 retry per event
-    assert metrics["retries_per_event"] == 1.0
+    # per delivery (SPEC 3): all three ended in a success
+    assert metrics["deliveries"] == 3
+    assert metrics["success_rate"] == 1.0
+    assert metrics["error_rate"] == 0.0
+    # per attempt, beside them: 6 in the window, 3 successes
+    assert (metrics["attempts"], metrics["succeeded"], metrics["failed"]) == (6, 3, 3)
+    assert metrics["attempt_success_rate"] == 0.5
+    assert metrics["attempt_error_rate"] == 0.5
+    # successful attempts only: 80, 40, 60 -> average 60; nearest-rank p95 of 3 = the 3rd = 80
+    assert metrics["average_response_ms"] == 60.0
+    assert metrics["p95_response_ms"] == 80.0
+    # attempts per delivery 2, 3, 2 -> mean of attempts - 1 = 4/3
+    assert metrics["retries_per_event"] == 1.333
+    # failure patterns of the window's error attempts
+    assert metrics["failures_by_kind"] == {"timeout": 2, "http_status": 1}
+    assert metrics["failures_by_status"] == {"500": 1}
     # minute buckets for a 1 h window, each with its attempts
     assert metrics["bucket_seconds"] == 60
     assert sum(bucket["succeeded"] for bucket in metrics["volume"]) == 3
     assert sum(bucket["failed"] for bucket in metrics["volume"]) == 3
     assert len(metrics["volume"]) == 6
+
+
+def test_rates_count_deliveries_not_attempts(api, tenant, webhook):
+    # given: 4 deliveries; one succeeded on its 2nd attempt, three failed twice each (8
+    # attempts, 1 success: 12.5 % of attempts, but 1 of 4 deliveries)
+    now = timezone.now()
+    deliveries = [Delivery.objects.get(event=publish(tenant.account)) for _ in range(4)]
+    for index, delivery in enumerate(deliveries):
+        add_attempt(delivery, started_at=now - timedelta(minutes=30), outcome="retry",
+                    status=503, error_kind="http_status")  # fmt: skip
+        if index == 0:
+            add_attempt(delivery, started_at=now - timedelta(minutes=20), duration_ms=50)
+        else:
+            add_attempt(delivery, started_at=now - timedelta(minutes=20), outcome="retry",
+                        status=None, error_kind="connection_refused")  # fmt: skip
+
+    # when
+    metrics = api.get(f"/api/v1/webhooks/{webhook.id}/metrics/", {"window": "1h"}).json()
+
+    # then
+    assert metrics["success_rate"] == 0.25
+    assert metrics["error_rate"] == 0.75
+    assert metrics["attempt_success_rate"] == 0.125
+    assert metrics["average_response_ms"] == 50.0
+    assert metrics["failures_by_kind"] == {"http_status": 4, "connection_refused": 3}
+    assert metrics["failures_by_status"] == {"503": 4}
+
+
+def test_deliveries_carry_the_seeds_sent_successfully_and_last_response_type(api, tenant, webhook):
+    # given: one never attempted, one whose last attempt errored, one that succeeded
+    never, errored, succeeded = (
+        Delivery.objects.get(event=publish(tenant.account)) for _ in range(3)
+    )
+    add_attempt(errored, outcome="retry", status=500, error_kind="http_status")
+    add_attempt(succeeded, outcome="retry", status=None, error_kind="timeout")
+    add_attempt(succeeded, status=200)
+
+    # when
+    rows = {row["id"]: row for row in api.get(history_url(webhook)).json()["results"]}
+
+    # then
+    assert (rows[never.id]["sent_successfully"], rows[never.id]["last_response_type"]) == (
+        None,
+        None,
+    )
+    assert (rows[errored.id]["sent_successfully"], rows[errored.id]["last_response_type"]) == (
+        False,
+        "error",
+    )
+    assert (
+        rows[succeeded.id]["sent_successfully"],
+        rows[succeeded.id]["last_response_type"],
+    ) == (True, "success")
 
 
 def test_metrics_without_attempts_are_empty_not_errors(api, webhook):

@@ -129,7 +129,9 @@ def test_manage_a_webhook_and_watch_its_deliveries(stack, page, account_with_tok
     # then
     expect(page.locator(".messagelist")).to_contain_text("was created")
     webhook = Webhook.objects.get(account=account_with_token.account)
-    expect(page.get_by_role("textbox", name="Signing secret")).to_have_value(webhook.secret)
+    # the secret is masked; its field still holds it for Reveal and Copy
+    expect(page.locator("#secret-value")).to_have_attribute("type", "password")
+    expect(page.locator("#secret-value")).to_have_value(webhook.secret)
 
     # when: a test event is sent from the browser
     page.get_by_role("link", name="Send test event").click()
@@ -180,7 +182,9 @@ def test_manage_a_webhook_and_watch_its_deliveries(stack, page, account_with_tok
     page.get_by_label(f"Select delivery {failed_customer.id}", exact=True).check()
     page.get_by_role("button", name="Resend selected").click()
 
-    # then
+    # then: asked first, with the count, as Resend all does
+    expect(page.locator("#resend-selected-count")).to_have_text("2")
+    page.get_by_role("button", name="Yes, resend 2").click()
     expect(page.locator(".messagelist")).to_contain_text("Queued 2 deliveries for resending")
     expect(page.locator("#metric-error-rate")).not_to_have_text("—")
     for delivery in (failed_product, failed_customer):
@@ -191,8 +195,8 @@ def test_manage_a_webhook_and_watch_its_deliveries(stack, page, account_with_tok
     mark_page(page)
     published_delivery(webhook, "customers.create.v0")
 
-    # then: green, red and blue bars side by side, updated without a reload
-    expect(bars(page, "waiting").first).to_be_visible()
+    # then: green, red and blue (sent, no answer yet) bars side by side, without a reload
+    expect(bars(page, "sent").first).to_be_visible()
     expect(bars(page, "success")).to_have_count(1)
     expect(bars(page, "failure").first).to_be_visible()
     assert_not_reloaded(page)
@@ -202,7 +206,7 @@ def test_manage_a_webhook_and_watch_its_deliveries(stack, page, account_with_tok
     receiver.released.set()
     page.get_by_role("button", name="Deactivate").click()
 
-    # then: what waits for a retry is paused (blue) and nothing fails any more
+    # then: what waits for a retry is paused (grey) and nothing fails any more
     expect(page.locator(".messagelist")).to_contain_text("is inactive")
     expect(bars(page, "failure")).to_have_count(0)
 
@@ -212,7 +216,8 @@ def test_manage_a_webhook_and_watch_its_deliveries(stack, page, account_with_tok
 
     # then: the paused deliveries are sent and turn green
     expect(page.locator(".messagelist")).to_contain_text("is active")
-    expect(bars(page, "waiting")).to_have_count(0)
+    expect(bars(page, "idle")).to_have_count(0)
+    expect(bars(page, "sent")).to_have_count(0)
     expect(bars(page, "failure")).to_have_count(0)
 
     # when: Resend All with a filter on one event type

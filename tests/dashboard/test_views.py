@@ -286,9 +286,6 @@ def test_blank_limits_mean_unlimited_and_blank_timeouts_the_defaults(signed_in, 
 @pytest.mark.parametrize(
     ("overrides", "field", "service_fields"),
     [
-        ({"url": "http://example.com/x"}, "url", {"url": "http://example.com/x"}),
-        ({"url": "ftp://example.com/x"}, "url", {"url": "ftp://example.com/x"}),
-        ({"events": []}, "events", {"events": []}),
         ({"events": ["orders.create.v0"]}, "events", {"events": ["orders.create.v0"]}),
         ({"connect_timeout_ms": "5"}, "connect_timeout_ms", {"connect_timeout_ms": 5}),
         ({"request_timeout_ms": "999999"}, "request_timeout_ms", {"request_timeout_ms": 999999}),
@@ -319,6 +316,32 @@ def test_the_form_shows_the_services_own_messages(
     assert response.context["form"].errors[field] == expected[field]
     assert not Webhook.objects.filter(account=account).exists()
     assert b"errornote" in response.content
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        (
+            {"url": "http://example.com/x"},
+            "url",
+            "Enter a valid URL: it must use https:// (http:// is only allowed for local hosts).",
+        ),
+        (
+            {"url": "ftp://example.com/x"},
+            "url",
+            "Enter a valid URL: it must start with https:// (got ftp scheme).",
+        ),
+        ({"events": []}, "events", "Choose at least one event."),
+    ],
+)
+def test_form_errors_are_plain_words(signed_in, account, overrides, field, message):
+    # when: the API's wording ("URL must ...", "a non-empty list of event keys") is refused
+    response = signed_in.post(reverse("dashboard:webhook-new"), form_data(**overrides))
+
+    # then: the form says what to do
+    assert response.status_code == 200
+    assert response.context["form"].errors[field] == [message]
+    assert not Webhook.objects.filter(account=account).exists()
 
 
 def test_a_url_is_required(signed_in, account):
@@ -561,7 +584,7 @@ def test_detail_shows_configuration_metrics_chart_and_coloured_bars(
     ]
     assert 'class="bar bar-success"' in html
     assert 'class="bar bar-failure"' in html
-    assert 'class="bar bar-waiting"' in html
+    assert 'class="bar bar-idle"' in html  # queued, never sent: grey
     assert f'data-poll-url="{reverse("dashboard:webhook-history", args=[webhook.id])}"' in html
 
 
@@ -766,11 +789,22 @@ def test_resending_selected_deliveries(signed_in, webhook, make_delivery):
     for delivery in (first, second, untouched):
         record_attempt(delivery, status=500)
 
-    # when
-    response = signed_in.post(
-        reverse("dashboard:webhook-resend-selected", args=[webhook.id]),
-        {"delivery_ids": [first.id, second.id], "next": detail_url(webhook)},
-    )
+    url = reverse("dashboard:webhook-resend-selected", args=[webhook.id])
+    selection = {"delivery_ids": [first.id, second.id], "next": detail_url(webhook)}
+
+    # when: the selection is posted
+    asked = signed_in.post(url, selection)
+
+    # then: like Resend all, it first asks, with the count, and resends nothing yet
+    assert asked.status_code == 200
+    html = asked.content.decode()
+    assert "Resend 2 selected deliveries?" in html
+    assert 'id="resend-selected-count">2<' in html
+    assert 'value="Yes, resend 2"' in html
+    assert set(Delivery.objects.values_list("next_trigger", flat=True)) == {"automatic"}
+
+    # when: confirmed
+    response = signed_in.post(url, {**selection, "confirmed": "yes"})
 
     # then
     assert response.status_code == 302 and response["Location"] == detail_url(webhook)
