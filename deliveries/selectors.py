@@ -11,6 +11,7 @@ from django.db.models import Avg, Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDay, TruncHour, TruncMinute
 from django.utils import timezone
 
+from deliveries.engine.numbers import NumberRefused, is_ascii_digits, parse_int
 from deliveries.models import Attempt, Delivery
 from events.models import Event
 from events.selectors import clean_event_and_range
@@ -128,9 +129,11 @@ class DeliverySearch:
 
 def _search_term(q: str) -> int | uuid.UUID | None:
     """`q` as a delivery id (ASCII digits) or a UUID; None when it is neither."""
-    if q.isascii() and q.isdigit():
-        number = int(q)
-        return number if 1 <= number <= _MAX_DELIVERY_ID else None
+    if is_ascii_digits(q):
+        try:
+            return parse_int(q, low=1, high=_MAX_DELIVERY_ID)
+        except NumberRefused:
+            return None
     try:
         return uuid.UUID(q)
     except ValueError:
