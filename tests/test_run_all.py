@@ -3,6 +3,7 @@
 repository root (SPEC 6)."""
 
 import http.client
+import importlib.util
 import json
 import os
 import re
@@ -18,6 +19,7 @@ from tests.conftest import wait_until
 from tests.support.services import free_port
 from tests.test_readme_commands import fresh_clone, newcomer_environment
 
+ROOT = Path(__file__).resolve().parent.parent
 VENV = Path(sys.executable).parent.parent
 # Seconds `make run` may take to migrate SQLite, create the demo data and start everything.
 START_TIMEOUT_SECONDS = 180
@@ -25,6 +27,54 @@ START_TIMEOUT_SECONDS = 180
 STOP_TIMEOUT_SECONDS = 30
 # Seconds the README's curl walk-through may take (a dozen requests, a pre-flight check).
 WALKTHROUGH_TIMEOUT_SECONDS = 90
+
+
+def run_all_module():
+    """scripts/run_all.py as a module (scripts/ is no package)."""
+    spec = importlib.util.spec_from_file_location("run_all", ROOT / "scripts" / "run_all.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_env_file_keeps_its_secret_key_and_remembers_what_the_environment_gave(tmp_path):
+    # given: a first `make run` with PostgreSQL and Redis given in the environment
+    run_all = run_all_module()
+    env_file = tmp_path / ".env"
+    given = {"DATABASE_URL": "postgres://u@127.0.0.1:5432/shop", "REDIS_URL": "redis://x/1"}
+    run_all.write_local_env(env_file, given)
+    first = run_all.read_env_file(env_file)
+
+    # when: the next `make run` with nothing in the environment, and one with DEBUG given
+    run_all.write_local_env(env_file, {})
+    second = run_all.read_env_file(env_file)
+    run_all.write_local_env(env_file, {"DEBUG": "false"})
+    third = run_all.read_env_file(env_file)
+
+    # then: one SECRET_KEY for good (secrets at rest are encrypted with a key derived from
+    # it), the database and broker remembered, the environment's value written
+    assert len(first["SECRET_KEY"]) >= 50
+    assert second["SECRET_KEY"] == third["SECRET_KEY"] == first["SECRET_KEY"]
+    assert second["DATABASE_URL"] == given["DATABASE_URL"]
+    assert second["REDIS_URL"] == given["REDIS_URL"]
+    assert (second["DEBUG"], third["DEBUG"]) == ("true", "false")
+    assert second["WEBHOOK_ALLOW_PRIVATE_TARGETS"] == "true"
+
+
+def test_env_file_keeps_a_database_made_before_it_readable(tmp_path):
+    # given: a SQLite database from a `make run` that wrote no .env (the built-in key)
+    run_all = run_all_module()
+    var_dir = tmp_path / "var"
+    var_dir.mkdir()
+    (var_dir / "hookline.sqlite3").write_bytes(b"")
+
+    # when
+    values = run_all.local_env_values({"HOOKLINE_VAR_DIR": str(var_dir)}, {})
+
+    # then
+    assert values["SECRET_KEY"] == run_all.BUILT_IN_DEVELOPMENT_KEY
+    assert values["DATABASE_URL"] == f"sqlite:///{var_dir}/hookline.sqlite3"
 
 
 def descendants(pid: int) -> set[int]:
