@@ -163,6 +163,9 @@ def main() -> int:
         text=True,
     )
     credentials = json.loads(demo.stdout.strip().splitlines()[-1])
+    if stopping:
+        print("Hookline stopped before it started.", flush=True)
+        return 1
     processes = {
         "receiver": [
             *manage,
