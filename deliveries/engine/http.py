@@ -35,18 +35,24 @@ _E = TypeVar("_E", bound=BaseException)
 # Followed with the method, body and headers unchanged (303 included: a webhook is a POST and
 # stays one, as the SPEC asks). 300, 304, 305 and 306 are final responses.
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# Headers never sent beyond the origin of the subscription's URL (lowercase).
+_ALWAYS_ORIGIN_ONLY = frozenset({"authorization"})
 
 
 @dataclass(frozen=True)
 class DeliveryRequest:
     url: str
     body: bytes
-    # Complete: Content-Type, User-Agent, Tillhub-Signature and, when set, Authorization.
+    # Complete: Content-Type, User-Agent, the signature headers and, when set, Authorization
+    # and the subscription's own headers.
     headers: Mapping[str, str]
     connect_timeout_seconds: float  # per hop: TCP connect and TLS handshake
     total_timeout_seconds: float  # the whole send: every hop, and reading the response body
     max_redirects: int
     policy: TargetPolicy
+    # Lowercase names of the subscription's own headers (SPEC 4): like Authorization they are
+    # meant for the origin the subscriber named and are dropped once a redirect leaves it.
+    origin_only_headers: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -259,9 +265,11 @@ class Sender:
             # rare, so the extra connects cost nothing where throughput matters.
             session = self._session(policy.allow_private, fresh_connections=True)
             if _origin(URL(url)) != origin:
-                # Credentials are for the origin the subscriber named; once a hop leaves it they
+                # Credentials (Basic auth, and the subscription's own headers, which may carry
+                # API keys) are for the origin the subscriber named; once a hop leaves it they
                 # are gone for the rest of the chain, even if a later hop comes back.
-                headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+                dropped = request.origin_only_headers | _ALWAYS_ORIGIN_ONLY
+                headers = {k: v for k, v in headers.items() if k.lower() not in dropped}
 
 
 @functools.lru_cache(maxsize=64)

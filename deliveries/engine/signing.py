@@ -1,15 +1,19 @@
-"""The ``Tillhub-Signature`` header: ``t=<unix ms>,v1=<base64 HMAC-SHA256>`` (SPEC section 1).
+"""Request signatures (SPEC section 1): the ``Tillhub-Signature`` header, ``t=<unix ms>,v1=<base64
+HMAC-SHA256>``, and the Standard Webhooks headers, the second scheme a subscription may choose.
 
-The signed message is ``"<t>."`` followed by the raw body bytes, keyed with the UTF-8 bytes of the
-subscription's secret. While a secret is rotated with a grace period the header carries one ``v1=``
-per live secret; receivers accept the request when any of them matches.
+Tillhub's signed message is ``"<t>."`` followed by the raw body bytes, keyed with the UTF-8 bytes
+of the subscription's secret. Standard Webhooks sign ``"<webhook-id>.<unix seconds>."`` and the
+body, keyed with the base64-decoded part of a ``whsec_`` secret. While a secret is rotated with a
+grace period either header carries one signature per live secret; receivers accept the request
+when any of them matches.
 """
 
 from __future__ import annotations
 
 import base64
 import hmac
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
 
 SIGNATURE_SCHEME = "v1"
 
@@ -93,4 +97,118 @@ def verify_signature(
             # Non-ASCII input cannot match and must not raise inside compare_digest.
             candidate = signature.encode("utf-8", errors="replace")
             matched |= hmac.compare_digest(expected, candidate)
+    return matched
+
+
+# --- Standard Webhooks (https://www.standardwebhooks.com/), the second scheme of SPEC section 1 ---
+
+STANDARD_WEBHOOKS_SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
+# The key sizes the secret's base64 part may decode to, bytes: 24 at least (Svix's own
+# secrets have 24, fewer is guessable), 64 at most (SHA-256's block: a longer HMAC key is
+# hashed down first, so more adds nothing).
+STANDARD_WEBHOOKS_KEY_BYTES_RANGE = (24, 64)
+STANDARD_WEBHOOKS_VERSION = "v1"
+
+
+class SignatureScheme(StrEnum):
+    """How a subscription's requests are signed (its ``signature_scheme``)."""
+
+    TILLHUB = "tillhub"  # Tillhub-Signature: t=<ms>,v1=<sig>
+    STANDARD_WEBHOOKS = "standard-webhooks"  # webhook-id, webhook-timestamp, webhook-signature
+
+
+def standard_webhooks_secret(key: bytes) -> str:
+    """Return ``whsec_<standard base64 of key>``, the form such secrets are shown and given in."""
+    return STANDARD_WEBHOOKS_SECRET_PREFIX + base64.b64encode(key).decode("ascii")
+
+
+def standard_webhooks_key(secret: str) -> bytes:
+    """Return the HMAC key of a ``whsec_<base64>`` secret (the base64 part decoded).
+
+    Padding may be left out, as the Standard Webhooks libraries allow. Raises ``ValueError``
+    saying what is wrong (never echoing the secret) unless the secret has the prefix, standard
+    base64 after it, and decodes to 24 to 64 bytes.
+    """
+    if not secret.startswith(STANDARD_WEBHOOKS_SECRET_PREFIX):
+        raise ValueError(
+            f"a Standard Webhooks secret starts with {STANDARD_WEBHOOKS_SECRET_PREFIX}"
+        )
+    encoded = secret[len(STANDARD_WEBHOOKS_SECRET_PREFIX) :]
+    try:
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except ValueError:
+        raise ValueError(
+            f"a Standard Webhooks secret is {STANDARD_WEBHOOKS_SECRET_PREFIX} followed by "
+            "standard base64"
+        ) from None
+    low, high = STANDARD_WEBHOOKS_KEY_BYTES_RANGE
+    if not low <= len(key) <= high:
+        raise ValueError(
+            f"the base64 part of a Standard Webhooks secret decodes to {low} to {high} bytes"
+        )
+    return key
+
+
+def standard_webhooks_sign(
+    secret: str, message_id: str, timestamp_seconds: int, body: bytes
+) -> str:
+    """Return the base64 HMAC-SHA256 of ``"<message_id>.<timestamp_seconds>." + body`` keyed
+    with the decoded secret. Raises ``ValueError`` for a malformed secret."""
+    message = f"{message_id}.{timestamp_seconds}.".encode() + body
+    digest = hmac.digest(standard_webhooks_key(secret), message, "sha256")
+    return base64.b64encode(digest).decode("ascii")
+
+
+def standard_webhooks_signature_header(
+    secrets: Sequence[str], message_id: str, timestamp_seconds: int, body: bytes
+) -> str:
+    """Return the ``webhook-signature`` value: ``v1,<sig>`` per secret in order, space-separated.
+
+    Raises ``ValueError`` when ``secrets`` is empty (an unsigned request is never sent) or one
+    is malformed.
+    """
+    if not secrets:
+        raise ValueError("at least one signing secret is required")
+    signatures = (
+        standard_webhooks_sign(secret, message_id, timestamp_seconds, body) for secret in secrets
+    )
+    return " ".join(f"{STANDARD_WEBHOOKS_VERSION},{signature}" for signature in signatures)
+
+
+def verify_standard_webhooks_signature(
+    headers: Mapping[str, str],
+    body: bytes,
+    secrets: Sequence[str],
+    *,
+    now_seconds: float,
+    tolerance_seconds: float | None,
+) -> bool:
+    """Return True when a ``v1`` entry of ``webhook-signature`` is the signature of ``body``
+    (with ``webhook-id`` and ``webhook-timestamp``) under any of ``secrets``.
+
+    ``headers`` are matched case-insensitively. False when one of the three headers is missing
+    or malformed, a secret is malformed, or (``tolerance_seconds`` not None) the timestamp is
+    further than that from ``now_seconds``. Constant-time comparisons, every pair compared.
+    """
+    lowered = {name.lower(): value for name, value in headers.items()}
+    message_id = lowered.get("webhook-id", "")
+    timestamp = lowered.get("webhook-timestamp", "")
+    signatures = lowered.get("webhook-signature", "")
+    if not message_id or not signatures or not timestamp.isascii() or not timestamp.isdigit():
+        return False
+    if tolerance_seconds is not None and abs(now_seconds - int(timestamp)) > tolerance_seconds:
+        return False
+    given = [
+        value.encode("utf-8", errors="replace")
+        for version, _, value in (entry.partition(",") for entry in signatures.split(" "))
+        if version == STANDARD_WEBHOOKS_VERSION and value
+    ]
+    matched = False
+    for secret in secrets:
+        try:
+            expected = standard_webhooks_sign(secret, message_id, int(timestamp), body)
+        except ValueError:
+            continue
+        for candidate in given:
+            matched |= hmac.compare_digest(expected.encode("ascii"), candidate)
     return matched
