@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Avg, Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncDay, TruncHour, TruncMinute
 from django.utils import timezone
 
 from deliveries.engine.numbers import NumberRefused, is_ascii_digits, parse_int
 from deliveries.models import Attempt, Delivery
+from deliveries.storage import LatestAttemptTotals, delivery_storage
 from events.models import Event
 from events.selectors import clean_event_and_range
 from webhooks.models import Webhook
@@ -274,51 +275,44 @@ def webhook_metrics(
     now = now or timezone.now()
     start = now - window
     attempts = Attempt.objects.filter(webhook=webhook, started_at__gte=start)
-    attempt_totals = attempts.aggregate(
-        total=Count("id"),
-        succeeded=Count("id", filter=Q(outcome="success")),
-        average_ms=Avg("duration_ms", filter=Q(outcome="success")),
-    )
-    attempt_total = attempt_totals["total"]
-    attempt_succeeded = attempt_totals["succeeded"]
-    successful = attempts.filter(outcome="success")
-    p95_ms = _nearest_rank_percentile(successful, attempt_succeeded, 95)
-    # Every delivery with an attempt in the window has its latest attempt in it too, so its
-    # last_* columns describe that latest attempt.
-    attempted = Delivery.objects.filter(
-        webhook=webhook, id__in=attempts.values("delivery_id")
-    ).aggregate(
-        total=Count("id"),
-        succeeded=Count("id", filter=LAST_ATTEMPT_SUCCEEDED),
-        average_attempts=Avg("attempt_count"),
-    )
-    delivery_total = attempted["total"]
-    delivery_succeeded = attempted["succeeded"]
-    failures = attempts.exclude(outcome="success")
-    failures_by_kind = dict(
-        failures.values_list("error_kind").annotate(n=Count("id")).values_list("error_kind", "n")
-    )
-    failures_by_status = {
-        str(status): count
-        for status, count in failures.filter(response_status__isnull=False)
-        .values_list("response_status")
-        .annotate(n=Count("id"))
-        .values_list("response_status", "n")
-    }
     truncate, step = _bucket(window)
-    volume_rows = (
+    # One pass over the window's attempts, grouped finely enough (bucket, outcome, error kind,
+    # status: a few hundred groups at most) that every attempt-level figure is summed here.
+    groups = (
         attempts.annotate(bucket=truncate("started_at"))
-        .values("bucket")
-        .annotate(
-            succeeded=Count("id", filter=Q(outcome="success")),
-            failed=Count("id", filter=~Q(outcome="success")),
-        )
-        .order_by("bucket")
+        .values("bucket", "outcome", "error_kind", "response_status")
+        .annotate(count=Count("id"), duration=Sum("duration_ms"))
+        .order_by()
     )
-    volume = [
-        {"start": row["bucket"], "succeeded": row["succeeded"], "failed": row["failed"]}
-        for row in volume_rows
-    ]
+    attempt_total = attempt_succeeded = 0
+    success_duration = 0.0
+    volume_by_bucket: dict[datetime, dict[str, Any]] = {}
+    failures_by_kind: dict[str, int] = {}
+    failures_by_status: dict[str, int] = {}
+    for group in groups:
+        count = group["count"]
+        bucket = volume_by_bucket.setdefault(
+            group["bucket"], {"start": group["bucket"], "succeeded": 0, "failed": 0}
+        )
+        attempt_total += count
+        if group["outcome"] == "success":
+            attempt_succeeded += count
+            success_duration += group["duration"]
+            bucket["succeeded"] += count
+            continue
+        bucket["failed"] += count
+        kind = group["error_kind"]
+        failures_by_kind[kind] = failures_by_kind.get(kind, 0) + count
+        if group["response_status"] is not None:
+            status = str(group["response_status"])
+            failures_by_status[status] = failures_by_status.get(status, 0) + count
+    average_ms = success_duration / attempt_succeeded if attempt_succeeded else None
+    p95_ms = _nearest_rank_percentile(attempts.filter(outcome="success"), attempt_succeeded, 95)
+    latest = delivery_storage().latest_attempt_totals(webhook_ids=[webhook.id], since=start)
+    delivery_totals = latest.get(webhook.id, LatestAttemptTotals(0, 0, 0.0))
+    delivery_total = delivery_totals.deliveries
+    delivery_succeeded = delivery_totals.succeeded
+    volume = [volume_by_bucket[key] for key in sorted(volume_by_bucket)]
     return {
         "window_seconds": int(window.total_seconds()),
         "since": start,
@@ -329,21 +323,15 @@ def webhook_metrics(
         "success_rate": _rate(delivery_succeeded, delivery_total),
         "error_rate": _rate(delivery_total - delivery_succeeded, delivery_total),
         # `is not None`: an average of exactly 0 ms is a measurement, not missing data.
-        "average_response_ms": (
-            round(attempt_totals["average_ms"], 2)
-            if attempt_totals["average_ms"] is not None
-            else None
-        ),
+        "average_response_ms": round(average_ms, 2) if average_ms is not None else None,
         "p95_response_ms": round(p95_ms, 2) if p95_ms is not None else None,
-        "retries_per_event": (
-            round(attempted["average_attempts"] - 1, 3) if delivery_total else None
-        ),
+        "retries_per_event": (round(delivery_totals.mean_retries, 3) if delivery_total else None),
         "attempts": attempt_total,
         "succeeded": attempt_succeeded,
         "failed": attempt_total - attempt_succeeded,
         "attempt_success_rate": _rate(attempt_succeeded, attempt_total),
         "attempt_error_rate": _rate(attempt_total - attempt_succeeded, attempt_total),
-        "failures_by_kind": dict(sorted(failures_by_kind.items(), key=lambda kv: -kv[1])),
+        "failures_by_kind": dict(sorted(failures_by_kind.items(), key=lambda kv: (-kv[1], kv[0]))),
         "failures_by_status": dict(sorted(failures_by_status.items())),
         "bucket_seconds": int(step.total_seconds()),
         "volume": volume,
@@ -359,8 +347,8 @@ class WebhookHealth:
 
 def webhooks_overview(*, account_id: object, now: datetime | None = None) -> list[WebhookHealth]:
     """Every subscription of the account with its last day's success rate (deliveries whose
-    latest attempt succeeded / deliveries attempted) and last attempt, in two aggregate
-    queries whatever the number of subscriptions."""
+    latest attempt succeeded / deliveries attempted) and last attempt, in two queries
+    whatever the number of subscriptions."""
     now = now or timezone.now()
     # The last attempt per subscription read from the end of attempt_webhook_time_idx: one
     # index probe each, however long the history.
@@ -374,19 +362,13 @@ def webhooks_overview(*, account_id: object, now: datetime | None = None) -> lis
         .annotate(last_attempt_at=Subquery(last_attempt))
         .order_by("-created_at")
     )
-    recent_attempts = Attempt.objects.filter(
-        webhook__account_id=account_id, started_at__gte=now - timedelta(days=1)
+    latest = delivery_storage().latest_attempt_totals(
+        webhook_ids=[webhook.id for webhook in webhooks], since=now - timedelta(days=1)
     )
-    rates = {
-        row["webhook_id"]: row
-        for row in Delivery.objects.filter(id__in=recent_attempts.values("delivery_id"))
-        .values("webhook_id")
-        .annotate(total=Count("id"), succeeded=Count("id", filter=LAST_ATTEMPT_SUCCEEDED))
-    }
     overview = []
     for webhook in webhooks:
-        row = rates.get(webhook.id)
-        rate = _rate(row["succeeded"], row["total"]) if row else None
+        totals = latest.get(webhook.id)
+        rate = _rate(totals.succeeded, totals.deliveries) if totals else None
         overview.append(WebhookHealth(webhook, rate, webhook.last_attempt_at))
     return overview
 
