@@ -224,9 +224,9 @@ class RegenerateSecretForm(forms.Form):
 
 STATUS_CHOICES = [
     ("", "Any status"),
-    ("success", "Succeeded (green)"),
-    ("failure", "Failed, gave up or expired (red)"),
-    ("waiting", "Pending, sending or paused (blue)"),
+    ("success", "Success (green)"),
+    ("failure", "Pending retry or failed (red)"),
+    ("waiting", "Queued, sent or paused (grey, blue)"),
     *[(state.value, state.label) for state in Delivery.State],
 ]
 
