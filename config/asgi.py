@@ -6,6 +6,10 @@ any WSGI server.
 Each request runs its (synchronous) view in a thread of its own under ASGI, so a connection a
 thread opened could never be reused by the next request: persistent database connections are
 off here unless DATABASE_CONN_MAX_AGE says otherwise.
+
+The URL configuration (and with it every view, DRF and the schema tooling) is loaded when a
+worker starts rather than by its first request, so no request after a deploy or a worker
+restart waits a second or more for the imports.
 """
 
 import os
@@ -15,3 +19,7 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DATABASE_CONN_MAX_AGE", "0")
 application = get_asgi_application()
+
+from django.urls import get_resolver  # noqa: E402 - needs the settings configured just above
+
+get_resolver().url_patterns  # noqa: B018 - loading them is the point
