@@ -1,10 +1,13 @@
-"""Events over HTTP: publish (with Idempotency-Key), list, detail, and the catalog."""
+"""Events over HTTP: publish (with Idempotency-Key), list, detail, and the catalog of event
+types (built-in and the account's own)."""
 
+import json
 import re
-from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -23,6 +26,7 @@ from api.fields import EventKeyField
 from api.plumbing import (
     ApiError,
     ApiPagination,
+    ErrorSerializer,
     PayloadTooLarge,
     django_error_detail,
     error_responses,
@@ -33,11 +37,25 @@ from api.plumbing import (
     require_account,
 )
 from deliveries.services.publishing import IdempotencyKeyReused, event_payload, event_publish
-from events.catalog import EVENT_TYPES
+from events.catalog import event_key_parts
 from events.envelope import format_timestamp
-from events.models import Event
-from events.payloads import example
-from events.selectors import EventFilter, event_for_account, event_list
+from events.models import Event, EventType
+from events.selectors import (
+    EventFilter,
+    event_for_account,
+    event_list,
+    event_type_for_account,
+    event_types_for_account,
+)
+from events.services import (
+    KEEP,
+    MAX_SCHEMA_BYTES,
+    BuiltInEventTypeReadOnly,
+    event_type_change,
+    event_type_create,
+    event_type_delete,
+)
+from webhooks.rules import EventKeyInUse, check_event_key_unused
 
 TAGS = ["events"]
 
@@ -114,23 +132,95 @@ class EventFilterSerializer(serializers.Serializer):
     )
 
 
+JSON_OBJECT = {"type": "object", "additionalProperties": True}
+
+
 class EventTypeSerializer(serializers.Serializer):
-    key = EventKeyField()
+    key = serializers.CharField(help_text="`<entities>.<action>.v<N>`, canonical.")
     entity = serializers.CharField(help_text="The envelope's event_entity.")
-    action = serializers.CharField(help_text="The envelope's event_type.")
-    version = serializers.IntegerField(help_text="The envelope's event_version.")
+    action = serializers.SerializerMethodField(help_text="The envelope's event_type.")
+    version = serializers.SerializerMethodField(help_text="The envelope's event_version.")
     description = serializers.CharField()
-    payload_example = serializers.SerializerMethodField()
+    built_in = serializers.BooleanField(
+        help_text="Shipped with Hookline, read-only and the same for every account."
+    )
+    schema = serializers.SerializerMethodField(
+        help_text="The JSON Schema every published payload of this type must meet."
+    )
+    payload_example = serializers.SerializerMethodField(
+        help_text="A realistic payload (null when an own type has none)."
+    )
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
 
-    @extend_schema_field({"type": "object", "additionalProperties": True})
-    def get_payload_example(self, entry: Any) -> dict[str, Any]:
-        return _payload_example(entry.key)
+    def get_action(self, event_type: EventType) -> str:
+        return event_key_parts(event_type.key)[1]
+
+    def get_version(self, event_type: EventType) -> int:
+        return event_key_parts(event_type.key)[2]
+
+    @extend_schema_field(JSON_OBJECT)
+    def get_schema(self, event_type: EventType) -> dict[str, Any]:
+        return json.loads(event_type.schema_json)
+
+    @extend_schema_field({**JSON_OBJECT, "nullable": True})
+    def get_payload_example(self, event_type: EventType) -> dict[str, Any] | None:
+        example = event_type.payload_example_json
+        return json.loads(example) if example else None
 
 
-@lru_cache(maxsize=len(EVENT_TYPES))
-def _payload_example(key: str) -> dict[str, Any]:
-    # The same example on every call: generated once per process.
-    return example(key)
+@extend_schema_field(JSON_OBJECT)
+class JsonSchemaField(serializers.JSONField):
+    """Any JSON here; the service checks it against its metaschema."""
+
+
+class EventTypeInputSerializer(serializers.Serializer):
+    key = serializers.CharField(
+        max_length=64,
+        help_text="`<entities>.<action>.v<N>`, e.g. `invoices.paid.v1`; not a built-in's.",
+    )
+    entity = serializers.CharField(
+        max_length=64, help_text="Singular, sent as event_entity, e.g. `invoice`."
+    )
+    description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    schema = JsonSchemaField(
+        help_text="A JSON Schema (its `$schema` draft, else 2020-12); references only inside "
+        "it (`#/...`)."
+    )
+    payload_example = PayloadField(
+        required=False,
+        allow_null=True,
+        help_text="A payload meeting the schema; test events and the load tester send it.",
+    )
+
+
+class EventTypeChangeSerializer(EventTypeInputSerializer):
+    key = serializers.CharField(
+        max_length=64, required=False, help_text="Optional; must be the path's key."
+    )
+    payload_example = PayloadField(
+        required=False,
+        allow_null=True,
+        help_text="Left out: the stored example is kept, and must meet the new schema.",
+    )
+
+
+class EventTypeReadOnly(ApiError):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_detail = "Built-in event types are read-only."
+    default_code = "read_only"
+
+
+class EventTypeInUse(ApiError):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The event type is in use by subscriptions."
+    default_code = "in_use"
+
+
+# Largest request body on the event-type endpoints: a schema and an example at their limits,
+# with room for pretty-printing.
+def _event_type_request_bytes() -> int:
+    return 2 * (MAX_SCHEMA_BYTES + settings.WEBHOOK_MAX_PAYLOAD_BYTES)
 
 
 def _idempotency_key(request: Request) -> str | None:
@@ -158,8 +248,9 @@ class EventListApi(APIView):
     def get(self, request: Request) -> Response:
         query = EventFilterSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        filters = EventFilter(**query.validated_data).clean()
-        events = event_list(account_id=request_account_id(request), filters=filters)
+        account_id = request_account_id(request)
+        filters = EventFilter(**query.validated_data).clean(account_id=account_id)
+        events = event_list(account_id=account_id, filters=filters)
         return paginated_response(
             queryset=events, serializer_class=EventSerializer, request=request, view=self
         )
@@ -247,15 +338,117 @@ class EventDetailApi(APIView):
         return Response(EventDetailSerializer(event).data)
 
 
+EVENT_TYPE_TAGS = ["event-types"]
+EVENT_TYPE_ERRORS = {
+    403: OpenApiResponse(
+        ErrorSerializer,
+        description="A built-in event type (read-only), or the user belongs to no account.",
+    ),
+    409: OpenApiResponse(
+        ErrorSerializer,
+        description="Subscriptions list the event type; `errors.webhooks` names them.",
+    ),
+}
+
+
 class EventTypeListApi(APIView):
     pagination_class = ApiPagination
 
+    @property
+    def max_request_bytes(self) -> int:
+        return _event_type_request_bytes()
+
     @extend_schema(
         operation_id="event_types_list",
-        tags=["event-types"],
+        tags=EVENT_TYPE_TAGS,
         responses={200: EventTypeSerializer(many=True), **error_responses(400)},
     )
     def get(self, request: Request) -> Response:
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(list(EVENT_TYPES.values()), request, view=self)
-        return paginator.get_paginated_response(EventTypeSerializer(page, many=True).data)
+        return paginated_response(
+            queryset=event_types_for_account(account_id=request_account_id(request)),
+            serializer_class=EventTypeSerializer,
+            request=request,
+            view=self,
+        )
+
+    @extend_schema(
+        operation_id="event_types_create",
+        tags=EVENT_TYPE_TAGS,
+        request=EventTypeInputSerializer,
+        responses={201: EventTypeSerializer, **error_responses(400, 403, 413, 415)},
+    )
+    def post(self, request: Request) -> Response:
+        account = require_account(request)
+        serializer = EventTypeInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        created = event_type_create(account=account, **serializer.validated_data)
+        return Response(EventTypeSerializer(created).data, status=status.HTTP_201_CREATED)
+
+
+class EventTypeDetailApi(APIView):
+    @property
+    def max_request_bytes(self) -> int:
+        return _event_type_request_bytes()
+
+    def _event_type(self, request: Request, key: str) -> EventType:
+        return found_or_404(event_type_for_account, account_id=request_account_id(request), key=key)
+
+    @extend_schema(
+        operation_id="event_types_retrieve",
+        tags=EVENT_TYPE_TAGS,
+        responses={200: EventTypeSerializer, **error_responses(404)},
+    )
+    def get(self, request: Request, key: str) -> Response:
+        return Response(EventTypeSerializer(self._event_type(request, key)).data)
+
+    @extend_schema(
+        operation_id="event_types_update",
+        tags=EVENT_TYPE_TAGS,
+        request=EventTypeChangeSerializer,
+        responses={
+            200: EventTypeSerializer,
+            **error_responses(400, 404, 413, 415),
+            403: EVENT_TYPE_ERRORS[403],
+        },
+    )
+    def put(self, request: Request, key: str) -> Response:
+        event_type = self._event_type(request, key)
+        if event_type.built_in:
+            raise EventTypeReadOnly(str(BuiltInEventTypeReadOnly(event_type.key)))
+        serializer = EventTypeChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        given_key = data.pop("key", None)
+        if given_key is not None and given_key.strip().lower() != event_type.key:
+            raise ValidationError(
+                {
+                    "key": [
+                        f"The key of {event_type.key} cannot change; a new version is a new "
+                        "event type (POST /event-types/)."
+                    ]
+                }
+            )
+        data.setdefault("payload_example", KEEP)
+        changed = event_type_change(event_type=event_type, **data)
+        return Response(EventTypeSerializer(changed).data)
+
+    @extend_schema(
+        operation_id="event_types_destroy",
+        tags=EVENT_TYPE_TAGS,
+        responses={204: None, **error_responses(404), **EVENT_TYPE_ERRORS},
+    )
+    def delete(self, request: Request, key: str) -> Response:
+        event_type = self._event_type(request, key)
+        if event_type.built_in:
+            raise EventTypeReadOnly(str(BuiltInEventTypeReadOnly(event_type.key)))
+        try:
+            with transaction.atomic():
+                check_event_key_unused(account_id=event_type.account_id, key=event_type.key)
+                event_type_delete(event_type=event_type)
+        except EventKeyInUse as error:
+            raise EventTypeInUse(
+                str(error),
+                errors={"webhooks": [str(webhook.id) for webhook in error.webhooks]},
+            ) from error
+        return Response(status=status.HTTP_204_NO_CONTENT)
+

@@ -1,11 +1,18 @@
-"""The event catalog (SPEC section 2): the nine event keys Hookline accepts and their aliases.
+"""The built-in event catalog (SPEC section 2): the keys Hookline ships, their aliases, and
+the rules every key (an account's own too) follows.
 
 Plain Python, no Django: the API, the commands, the sender and the benchmarks all resolve keys
-through here. A key is `<entities>.<action>.v<version>`; the envelope's `event_entity`,
-`event_type` and `event_version` come from the catalog entry, never from parsing the key.
+through here. A key is `<entities>.<action>.v<version>`; a built-in's envelope `event_entity`,
+`event_type` and `event_version` come from its catalog entry. Built-ins are read-only and the
+same for every account; an account's own types are rows (events.models.EventType) read through
+events.selectors, which combines them with these. Adding a built-in (e.g. the operational
+`hookline.*` types) is one more entry in BUILTIN_EVENT_TYPES, a payload factory for it
+(events/payloads/generator.py) and, when it has a schema file, that file under
+events/schemas/; the database mirror follows on the next `migrate`.
 """
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 
@@ -20,9 +27,14 @@ class EventType:
     version: int
     """The envelope's `event_version`."""
     description: str
+    schema_file: str
+    """The shipped JSON Schema of the event, relative to events/schemas/ (see its NOTICE)."""
 
 
-EVENT_TYPES: dict[str, EventType] = {
+# Every built-in is a Tillhub event today; their schemas are Tillhub's published ones.
+_TILLHUB = "tillhub/"
+
+BUILTIN_EVENT_TYPES: dict[str, EventType] = {
     event.key: event
     for event in (
         EventType(
@@ -32,6 +44,7 @@ EVENT_TYPES: dict[str, EventType] = {
             version=0,
             description="A sale was booked at a register: items, taxes, payments and the "
             "fiscal (TSE) signature of the receipt.",
+            schema_file=_TILLHUB + "transactions.legacy.create.event.schema.json",
         ),
         EventType(
             key="customers.create.v0",
@@ -40,6 +53,7 @@ EVENT_TYPES: dict[str, EventType] = {
             version=0,
             description="A customer was created: name, contact details, addresses and "
             "customer discounts.",
+            schema_file=_TILLHUB + "customers.create.event.schema.json",
         ),
         EventType(
             key="customers.update.v0",
@@ -48,6 +62,7 @@ EVENT_TYPES: dict[str, EventType] = {
             version=0,
             description="A customer was changed; the payload is the whole customer after "
             "the change.",
+            schema_file=_TILLHUB + "customers.update.event.schema.json",
         ),
         EventType(
             key="customers.delete.v0",
@@ -56,6 +71,7 @@ EVENT_TYPES: dict[str, EventType] = {
             version=0,
             description="A customer was deleted; the payload is the customer as it was, "
             "marked deleted.",
+            schema_file=_TILLHUB + "customers.delete.event.schema.json",
         ),
         EventType(
             key="products.create.v0",
@@ -64,6 +80,7 @@ EVENT_TYPES: dict[str, EventType] = {
             version=0,
             description="A product was created: name, barcodes, prices, tax, stock settings "
             "and images.",
+            schema_file=_TILLHUB + "products.create.event.schema.json",
         ),
         EventType(
             key="products.update.v0",
@@ -72,6 +89,7 @@ EVENT_TYPES: dict[str, EventType] = {
             version=0,
             description="A product was changed (e.g. a new price); the payload is the whole "
             "product after the change.",
+            schema_file=_TILLHUB + "products.update.event.schema.json",
         ),
         EventType(
             key="products.delete.v0",
@@ -80,6 +98,8 @@ EVENT_TYPES: dict[str, EventType] = {
             version=0,
             description="A product was deleted; the payload is the product as it was, "
             "marked deleted.",
+            # No published delete schema: the payload is the product, as for an update.
+            schema_file=_TILLHUB + "products.update.event.schema.json",
         ),
         EventType(
             key="stocks.update.v0",
@@ -88,6 +108,7 @@ EVENT_TYPES: dict[str, EventType] = {
             version=0,
             description="A stock level changed at a location (sale, delivery note or "
             "transfer); the payload is the stock book entry.",
+            schema_file=_TILLHUB + "stocks-book.create.event.schema.json",
         ),
         EventType(
             key="balances.create.v0",
@@ -96,11 +117,15 @@ EVENT_TYPES: dict[str, EventType] = {
             version=0,
             description="A register was closed (end-of-day balance, Z report): revenue per "
             "tax rate, cash counted and discrepancy.",
+            schema_file=_TILLHUB + "balances.legacy.create.event.schema.json",
         ),
     )
 }
 
-KNOWN_EVENT_KEYS: tuple[str, ...] = tuple(EVENT_TYPES)
+# The built-ins under the name the payload factories, the simulator and the benchmarks use.
+EVENT_TYPES = BUILTIN_EVENT_TYPES
+
+KNOWN_EVENT_KEYS: tuple[str, ...] = tuple(BUILTIN_EVENT_TYPES)
 
 # Every spelling of an entity that is accepted on input, mapped to the plural used in keys.
 _ENTITY_ALIASES: dict[str, str] = {
@@ -117,44 +142,84 @@ _ENTITY_ALIASES: dict[str, str] = {
     "balance": "balances",
 }
 
-# `<entity><sep><action><sep>v<version>` with one separator used throughout: `.` or `:`.
-_KEY_PATTERN = re.compile(r"^([a-z-]+)([.:])([a-z]+)\2(v\d+)$")
+# `<entities><sep><action><sep>v<version>` with one separator used throughout: `.` or `:`.
+_KEY_PATTERN = re.compile(r"^([a-z][a-z0-9-]*)([.:])([a-z][a-z_]*)\2v(0|[1-9][0-9]*)$")
+
+# An account's own key, canonical form: a plural entity name (lowercase letters, digits and
+# hyphens), an action word, a version. Bounded so a key fits its 64-character columns.
+OWN_KEY_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,39}\.[a-z][a-z_]{0,14}\.v(0|[1-9][0-9]{0,5})$")
+OWN_KEY_RULE = (
+    "<entities>.<action>.v<N>: lowercase entities (letters, digits, hyphens), an action word "
+    "(letters, underscores) and a version number, e.g. invoices.paid.v1"
+)
+# Entities of keys an account may not define: `hookline.*` holds Hookline's own operational
+# events (built-in, SPEC 3), present or to come.
+RESERVED_ENTITIES = frozenset({"hookline"})
 
 
 class UnknownEventKey(ValueError):
     """Raised for an event key that is not in the catalog; the message lists the known keys."""
 
-    def __init__(self, key: object) -> None:
+    def __init__(self, key: object, known_keys: Collection[str] = ()) -> None:
         self.key = key
-        self.known_keys = KNOWN_EVENT_KEYS
+        self.known_keys = (*KNOWN_EVENT_KEYS, *sorted(set(known_keys) - set(KNOWN_EVENT_KEYS)))
         super().__init__(
-            f"Unknown event key {key!r}. Known event keys: {', '.join(KNOWN_EVENT_KEYS)}."
+            f"Unknown event key {key!r}. Known event keys: {', '.join(self.known_keys)}."
         )
 
 
-def canonical_event_key(raw: str) -> str:
-    """Returns the canonical key for `raw`.
-
-    Accepts the canonical form (`products.create.v0`), the colon form (`products:create:v0`)
-    and the singular entity (`product.create.v0`, `transaction:create:v0`), in any case and
-    with surrounding whitespace. Raises UnknownEventKey for anything else.
-    """
+def normalized_event_key(raw: object) -> str | None:
+    """`raw` in canonical spelling (lowercase, dots) without looking it up, or None when it is
+    not shaped like a key. The entity is left as written (no singular/plural aliasing)."""
     if not isinstance(raw, str):
-        raise UnknownEventKey(raw)
+        return None
+    match = _KEY_PATTERN.match(raw.strip().lower())
+    if match is None:
+        return None
+    entity, _separator, action, version = match.groups()
+    return f"{entity}.{action}.v{version}"
+
+
+def builtin_event_key(raw: object) -> str | None:
+    """The canonical built-in key `raw` names (aliases accepted), or None."""
+    if not isinstance(raw, str):
+        return None
     text = raw.strip().lower()
-    if text in EVENT_TYPES:
+    if text in BUILTIN_EVENT_TYPES:
         return text
     match = _KEY_PATTERN.match(text)
     if match is None:
-        raise UnknownEventKey(raw)
+        return None
     entity, _separator, action, version = match.groups()
     plural = _ENTITY_ALIASES.get(entity)
-    key = f"{plural}.{action}.{version}"
-    if plural is None or key not in EVENT_TYPES:
-        raise UnknownEventKey(raw)
-    return key
+    key = f"{plural}.{action}.v{version}"
+    return key if plural is not None and key in BUILTIN_EVENT_TYPES else None
+
+
+def canonical_event_key(raw: str, own_keys: Collection[str] = ()) -> str:
+    """Returns the canonical key for `raw`: a built-in or one of `own_keys` (an account's own).
+
+    Built-ins accept the canonical form (`products.create.v0`), the colon form
+    (`products:create:v0`) and the singular entity (`product.create.v0`,
+    `transaction:create:v0`); own keys the canonical and the colon form; both in any case and
+    with surrounding whitespace. Raises UnknownEventKey for anything else.
+    """
+    builtin = builtin_event_key(raw)
+    if builtin is not None:
+        return builtin
+    normalized = normalized_event_key(raw)
+    if normalized is not None and normalized in own_keys:
+        return normalized
+    raise UnknownEventKey(raw, own_keys)
 
 
 def event_type(key: str) -> EventType:
-    """Returns the catalog entry for `key` (aliases accepted); raises UnknownEventKey."""
-    return EVENT_TYPES[canonical_event_key(key)]
+    """Returns the built-in catalog entry for `key` (aliases accepted); raises UnknownEventKey."""
+    return BUILTIN_EVENT_TYPES[canonical_event_key(key)]
+
+
+def event_key_parts(key: str) -> tuple[str, str, int]:
+    """(entities, action, version) of a canonical key, e.g. ("invoices", "paid", 1): an own
+    type's envelope `event_type` and `event_version` come from its key."""
+    entities, action, version = key.split(".")
+    return entities, action, int(version[1:])

@@ -88,6 +88,8 @@ class StoredEvent(Protocol):
     entity_instance_id: Any
     created_at: datetime
     payload_json: str
+    entity: str | None
+    """An own type's event_entity, stored with the event; None for built-ins."""
 
 
 def render_event(event: StoredEvent, *, webhook_id: str) -> bytes:
@@ -96,15 +98,22 @@ def render_event(event: StoredEvent, *, webhook_id: str) -> bytes:
 
 
 def render_event_after_webhook_id(event: StoredEvent) -> str:
-    """`envelope_after_webhook_id` of a stored event."""
-    from events.catalog import event_type
+    """`envelope_after_webhook_id` of a stored event: a built-in's entity, action and version
+    from the catalog; an own type's entity as stored with the event, action and version from
+    its key."""
+    from events.catalog import event_key_parts, event_type
 
-    entry = event_type(event.key)
+    if event.entity:
+        entity = event.entity
+        _entities, action, version = event_key_parts(event.key)
+    else:
+        entry = event_type(event.key)
+        entity, action, version = entry.entity, entry.action, entry.version
     return envelope_after_webhook_id(
         event_id=str(event.id),
-        event_entity=entry.entity,
-        event_type=entry.action,
-        event_version=entry.version,
+        event_entity=entity,
+        event_type=action,
+        event_version=version,
         entity_instance_id=str(event.entity_instance_id),
         timestamp=event.created_at,
         payload_json=event.payload_json,

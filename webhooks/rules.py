@@ -5,7 +5,9 @@ from django.core.exceptions import ValidationError
 
 from deliveries.engine.targets import TargetPolicy, TargetRefused, check_url
 from events.catalog import UnknownEventKey, canonical_event_key
-from webhooks.models import URL_MAX_LENGTH
+from events.selectors import event_key_for_account
+from webhooks.models import URL_MAX_LENGTH, Webhook
+from webhooks.selectors import webhooks_subscribed
 
 # Bounds on per-subscription settings. Timeouts: one second at least so real endpoints can
 # answer, a minute at most because a claim's lease must outlast the request.
@@ -34,8 +36,11 @@ def validate_target_url(url: str) -> None:
         raise ValidationError(str(error), code="invalid_target") from error
 
 
-def clean_event_keys(raw_keys: object) -> list[str]:
-    """Canonical, de-duplicated event keys in the given order; ValidationError otherwise."""
+def clean_event_keys(raw_keys: object, *, account_id: object = None) -> list[str]:
+    """Canonical, de-duplicated event keys in the given order; ValidationError otherwise.
+
+    Built-in keys (aliases accepted) and, with `account_id`, that account's own event types.
+    """
     if not isinstance(raw_keys, list) or not raw_keys:
         raise ValidationError("Give a non-empty list of event keys.", code="required")
     keys: list[str] = []
@@ -43,12 +48,38 @@ def clean_event_keys(raw_keys: object) -> list[str]:
         if not isinstance(raw, str):
             raise ValidationError("Event keys are strings.", code="invalid")
         try:
-            key = canonical_event_key(raw)
+            key = (
+                canonical_event_key(raw)
+                if account_id is None
+                else event_key_for_account(account_id=account_id, raw=raw)
+            )
         except UnknownEventKey as error:
             raise ValidationError(str(error), code="unknown_event") from error
         if key not in keys:
             keys.append(key)
     return keys
+
+
+class EventKeyInUse(Exception):
+    """An event type that subscriptions still list cannot be deleted."""
+
+    def __init__(self, key: str, webhooks: list[Webhook]) -> None:
+        self.key = key
+        self.webhooks = webhooks
+        names = ", ".join(f"{webhook.id} ({webhook.url})" for webhook in webhooks)
+        super().__init__(
+            f"{key} is in use by {len(webhooks)} subscription(s): {names}. Remove it from "
+            "their events first."
+        )
+
+
+def check_event_key_unused(*, account_id: object, key: str) -> None:
+    """Raise EventKeyInUse naming the account's subscriptions (active or not) that list `key`:
+    an event type they list cannot go away under them."""
+    users = webhooks_subscribed(account_id=account_id, key=key)
+    if users:
+        named = Webhook.objects.filter(id__in=[webhook.id for webhook in users])
+        raise EventKeyInUse(key, list(named.order_by("created_at").only("id", "url")))
 
 
 def validate_in_range(value: float | None, bounds: tuple[float, float], field: str) -> None:

@@ -37,8 +37,9 @@ def webhook_defaults() -> dict[str, Any]:
     }
 
 
-def _clean(values: dict[str, Any]) -> dict[str, Any]:
-    """Validate and normalise fields; raises ValidationError with a message per field."""
+def _clean(values: dict[str, Any], *, account_id: object = None) -> dict[str, Any]:
+    """Validate and normalise fields (event keys: the built-ins and the account's own);
+    raises ValidationError with a message per field."""
     errors: dict[str, list[str]] = {}
     cleaned = dict(values)
 
@@ -55,7 +56,7 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
     if "events" in values:
 
         def events() -> None:
-            cleaned["events"] = rules.clean_event_keys(values["events"])
+            cleaned["events"] = rules.clean_event_keys(values["events"], account_id=account_id)
 
         check("events", events)
     if "secret" in values:
@@ -96,7 +97,7 @@ def webhook_create(*, account: Account, **fields: Any) -> Webhook:
         fields.pop("secret", None)
     # Fields left out take the defaults; an explicit None for a limit means unlimited.
     values = {"events": [], "username": "", **webhook_defaults(), **fields}
-    cleaned = _clean(values)
+    cleaned = _clean(values, account_id=account.id if account else None)
     return Webhook.objects.create(account=account, **cleaned)
 
 
@@ -119,7 +120,7 @@ def webhook_change(*, webhook: Webhook, **fields: Any) -> bool:
         del fields["secret"]
     check = dict(fields)
     check.setdefault("username", webhook.username)
-    cleaned = _clean(check)
+    cleaned = _clean(check, account_id=webhook.account_id)
     was_active = webhook.active
     for field in fields:
         setattr(webhook, field, cleaned[field])

@@ -98,7 +98,7 @@ def _jobs_from_rows(
     # per claim, however many of the claimed deliveries share it.
     webhooks = Webhook.objects.in_bulk({row["webhook_id"] for row in rows})
     events = Event.objects.filter(id__in={row["event_id"] for row in rows}).values_list(
-        "id", "key", "entity_instance_id", "payload_json", "created_at", named=True
+        "id", "key", "entity", "entity_instance_id", "payload_json", "created_at", named=True
     )
     after_webhook_id = {event.id: render_event_after_webhook_id(event) for event in events}
     endpoints = {webhook_id: _endpoint(webhook, now) for webhook_id, webhook in webhooks.items()}

@@ -15,10 +15,17 @@ from accounts.models import Account
 from deliveries.models import Delivery
 from deliveries.storage import delivery_storage
 from deliveries.wakeup import wake_dispatcher
-from events.catalog import UnknownEventKey, canonical_event_key
+from events.catalog import BUILTIN_EVENT_TYPES, UnknownEventKey
 from events.envelope import compact_json
 from events.models import Event
 from events.payloads import PayloadGenerator
+from events.selectors import (
+    PublishableEventType,
+    own_event_entities,
+    own_payload_example,
+    publishable_event_type,
+)
+from events.validation import payload_errors
 from webhooks.models import Webhook
 from webhooks.selectors import webhooks_subscribed
 
@@ -95,18 +102,40 @@ def _depth(value: Any, limit: int) -> int:
 
 
 def _clean_payload(
-    key: str, payload: Any, entity_instance_id: uuid.UUID | None
-) -> tuple[str, uuid.UUID]:
-    """Returns the compact payload JSON and the entity id; ValidationError per field."""
+    event_type: PublishableEventType, payload: Any, entity_instance_id: uuid.UUID | None
+) -> tuple[str, uuid.UUID, dict[str, Any] | None]:
+    """Returns the compact payload JSON, the entity id and the payload to validate against
+    the type's schema (None: valid already); ValidationError per field.
+
+    A payload given is to be validated as given (its id in canonical spelling, before an
+    absent `id` is added). Without one, a built-in's is generated and an own type's stored
+    example is used; both are valid already (the generators are tested against the schemas,
+    examples are checked when stored).
+    """
     if payload is None:
-        generated = _payload_generator().payload(
-            key, str(entity_instance_id) if entity_instance_id else None
-        )
-        return compact_json(generated), uuid.UUID(generated["id"])
-    if not isinstance(payload, dict):
-        raise ValidationError({"payload": "The payload must be a JSON object."})
-    if _depth(payload, MAX_PAYLOAD_DEPTH) > MAX_PAYLOAD_DEPTH:
-        raise ValidationError({"payload": f"Nesting deeper than {MAX_PAYLOAD_DEPTH} levels."})
+        if event_type.own_type_id is None:
+            generated = _payload_generator().payload(
+                event_type.key, str(entity_instance_id) if entity_instance_id else None
+            )
+            return compact_json(generated), uuid.UUID(generated["id"]), None
+        payload = own_payload_example(type_id=event_type.own_type_id)
+        if payload is None:
+            raise ValidationError(
+                {
+                    "payload": f"{event_type.key} has no payload example to send; give a "
+                    "payload (or store an example with the event type)."
+                }
+            )
+        # Each event made from the example stands for an entity of its own (a new id below),
+        # unless the publisher named one.
+        payload = {key: value for key, value in payload.items() if key != "id"}
+        given = None  # valid already
+    else:
+        if not isinstance(payload, dict):
+            raise ValidationError({"payload": "The payload must be a JSON object."})
+        if _depth(payload, MAX_PAYLOAD_DEPTH) > MAX_PAYLOAD_DEPTH:
+            raise ValidationError({"payload": f"Nesting deeper than {MAX_PAYLOAD_DEPTH} levels."})
+        given = payload
     payload_id = payload.get("id")
     if payload_id is not None:
         try:
@@ -121,6 +150,8 @@ def _clean_payload(
         # Canonical form (lowercase, no braces or urn:uuid:), so payload.id equals the
         # envelope's entity_instance_id byte for byte; the key keeps its place.
         payload = {**payload, "id": str(payload_uuid)}
+        if given is not None:
+            given = payload  # validated with its id in the canonical spelling accepted above
     else:
         entity_instance_id = entity_instance_id or uuid.uuid4()
         # `"id": null` counts as no id: payload.id must equal the envelope's entity_instance_id.
@@ -134,7 +165,23 @@ def _clean_payload(
             code="too_large",
         )
         raise ValidationError({"payload": too_large})
-    return payload_json, entity_instance_id
+    return payload_json, entity_instance_id, given
+
+
+def _validate_payload(event_type: PublishableEventType, payload: dict[str, Any]) -> None:
+    """ValidationError({"payload": [...]}) naming each failure's JSON pointer and rule."""
+    problems = payload_errors(event_type.validator, payload)
+    if problems:
+        raise ValidationError(
+            {
+                "payload": [
+                    ValidationError(
+                        f"Does not meet the schema of {event_type.key} {problem}.", code="schema"
+                    )
+                    for problem in problems
+                ]
+            }
+        )
 
 
 def _idempotent_replay(account: Account, idempotency_key: str, now: datetime) -> Event | None:
@@ -172,13 +219,14 @@ def event_publish(
     Raises ValidationError with a message per field.
     """
     try:
-        key = canonical_event_key(key)
+        event_type = publishable_event_type(account_id=account.id, raw=key)
     except UnknownEventKey as error:
         raise ValidationError({"event": str(error)}) from error
+    key = event_type.key
     fingerprint = (
         _request_fingerprint(key, payload, entity_instance_id) if idempotency_key else None
     )
-    payload_json, entity_id = _clean_payload(key, payload, entity_instance_id)
+    payload_json, entity_id, to_validate = _clean_payload(event_type, payload, entity_instance_id)
     now = timezone.now()
     # Stored at the envelope's precision, so the timestamp a receiver sees is the stored one.
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)
@@ -189,9 +237,13 @@ def event_publish(
                 if earlier is not None:
                     earlier = _replay_of(earlier, str(fingerprint))
                     return PublishedEvent(earlier, earlier.deliveries.count(), replayed=True)
+            if to_validate is not None:
+                # After the Idempotency-Key check: a reused key is a 422 whatever the body.
+                _validate_payload(event_type, to_validate)
             event = Event.objects.create(
                 account=account,
                 key=key,
+                entity=event_type.entity,
                 entity_instance_id=entity_id,
                 payload_json=payload_json,
                 source=source,
@@ -228,10 +280,14 @@ def events_publish_batch(
 ) -> list[uuid.UUID]:
     """Publish many events with their deliveries in one transaction (bulk inserts).
 
-    `items` holds (canonical key, payload with a UUID `id`) pairs, e.g. from PayloadGenerator;
-    they are trusted (no size or depth checks): this is for the load tester and benchmarks,
-    not for input from outside. Returns the event ids, in order.
+    `items` holds (canonical key, payload with a UUID `id`) pairs, e.g. from PayloadGenerator
+    or an own type's stored example; they are trusted (no size, depth or schema checks: the
+    generators are tested against the schemas, examples are checked when stored): this is for
+    the load tester and benchmarks, not for input from outside. Returns the event ids, in order.
     """
+    own_keys = sorted({key for key, _payload in items if key not in BUILTIN_EVENT_TYPES})
+    # Built-ins need no query (their entity comes from the catalog when rendered).
+    own_entities = own_event_entities(account_id=account.id, keys=own_keys) if own_keys else {}
     now = timezone.now()
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)
     subscribers: dict[str, list[Webhook]] = {}
@@ -244,6 +300,7 @@ def events_publish_batch(
                 event_id,
                 account.id,
                 key,
+                own_entities.get(key),
                 uuid.UUID(str(payload["id"])),
                 compact_json(payload),
                 source,
@@ -280,6 +337,7 @@ _EVENT_COLUMNS = (
     "id",
     "account_id",
     "key",
+    "entity",
     "entity_instance_id",
     "payload_json",
     "source",

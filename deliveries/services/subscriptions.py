@@ -55,7 +55,7 @@ def webhook_send_test_events(*, webhook: Webhook, keys: list[str]) -> list[Publi
     Raises ValidationError({"events": ...}) for unknown keys.
     """
     try:
-        canonical = rules.clean_event_keys(keys)
+        canonical = rules.clean_event_keys(keys, account_id=webhook.account_id)
     except ValidationError as error:
         raise ValidationError({"events": error.messages}) from error
     return [

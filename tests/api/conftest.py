@@ -55,7 +55,9 @@ def create_webhook(account: Account, **fields: Any) -> Webhook:
 
 
 def publish(account: Account, key: str = EVENT, **kwargs: Any) -> Event:
-    kwargs.setdefault("payload", {"name": "Kaffee"})
+    # A product named Kaffee; other entities get a generated payload (payloads must meet
+    # their type's schema, and `name` is no customer field).
+    kwargs.setdefault("payload", {"name": "Kaffee"} if key.startswith("products.") else None)
     return event_publish(account=account, key=key, **kwargs).event
 
 

@@ -106,7 +106,7 @@ def test_history_refuses_bad_query_parameters(api, webhook, query, field):
 
 def test_delivery_detail_shows_every_attempt_and_the_exact_body(api, tenant, webhook):
     # given: a failed attempt then a success
-    event = publish(tenant.account, payload={"name": "Kaffee", "price": 3.5})
+    event = publish(tenant.account, payload={"name": "Kaffee", "metadata": {"price": 3.5}})
     delivery = Delivery.objects.get(event=event)
     now = timezone.now()
     add_attempt(
@@ -141,7 +141,7 @@ def test_delivery_detail_shows_every_attempt_and_the_exact_body(api, tenant, web
         payload_json=event.payload_json,
     ).decode()
     assert data["request_body"] == expected_body
-    assert json.loads(expected_body)["payload"]["price"] == 3.5
+    assert json.loads(expected_body)["payload"]["metadata"]["price"] == 3.5
     first, second = data["attempts"]
     assert first["number"] == 1 and second["number"] == 2
     assert first["request_body"] == expected_body

@@ -27,7 +27,7 @@ def test_publish_with_a_payload_fans_out_to_subscriptions_listing_the_key(api, t
     # when
     response = api.post(
         URL,
-        {"event": "product:update:v0", "entity_instance_id": str(entity_id), "payload": {"n": 1}},
+        {"event": "product:update:v0", "entity_instance_id": str(entity_id), "payload": {"name": "Kaffee"}},
         format="json",
     )
 
@@ -38,7 +38,7 @@ def test_publish_with_a_payload_fans_out_to_subscriptions_listing_the_key(api, t
     assert data["event"] == EVENT
     event = Event.objects.get(id=data["event_id"])
     assert event.entity_instance_id == entity_id
-    assert json.loads(event.payload_json) == {"id": str(entity_id), "n": 1}
+    assert json.loads(event.payload_json) == {"id": str(entity_id), "name": "Kaffee"}
     states = sorted(Delivery.objects.filter(event=event).values_list("state", flat=True))
     assert states == ["paused", "pending"]
 
@@ -62,10 +62,10 @@ def test_same_idempotency_key_returns_the_first_answer_and_creates_nothing(api, 
     # given
     create_webhook(tenant.account)
     headers = {"HTTP_IDEMPOTENCY_KEY": "order-4711"}
-    first = api.post(URL, {"event": EVENT, "payload": {"n": 1}}, format="json", **headers)
+    first = api.post(URL, {"event": EVENT, "payload": {"name": "Kaffee"}}, format="json", **headers)
 
     # when
-    again = api.post(URL, {"event": EVENT, "payload": {"n": 1}}, format="json", **headers)
+    again = api.post(URL, {"event": EVENT, "payload": {"name": "Kaffee"}}, format="json", **headers)
 
     # then
     assert first.status_code == again.status_code == 202

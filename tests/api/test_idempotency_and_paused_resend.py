@@ -15,7 +15,7 @@ from tests.api.conftest import EVENT, Tenant, create_webhook, publish
 from tests.conftest import wait_until
 from tests.support.receivers import ScriptedReceiver
 
-PAYLOAD = {"name": "Kaffee", "price": {"amount": 4.5, "currency": "EUR"}}
+PAYLOAD = {"name": "Kaffee", "metadata": {"amount": 4.5, "currency": "EUR"}}
 
 
 # --- Idempotency-Key --------------------------------------------------------------------------
@@ -74,7 +74,7 @@ def test_idempotency_key_with_the_same_parsed_body_replays_the_first_answer(api,
     first_text = json.dumps({"event": EVENT, "payload": PAYLOAD})
     second_text = json.dumps(
         {
-            "payload": {"price": {"currency": "EUR", "amount": 4.5}, "name": "Kaffee"},
+            "payload": {"metadata": {"currency": "EUR", "amount": 4.5}, "name": "Kaffee"},
             "event": EVENT,
         },
         indent=4,

@@ -10,6 +10,7 @@ and not only 404s and 400s.
 import itertools
 import os
 from io import StringIO
+from types import SimpleNamespace
 
 import pytest
 import schemathesis
@@ -30,6 +31,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from deliveries.models import Delivery
+from events.services import event_type_create
 from simulator.receiver import ReceiverConfig
 from tests.api.conftest import add_attempt, create_webhook, publish
 from tests.support.reference_receiver import RunningReceiver
@@ -106,7 +108,17 @@ def seeded(tenant):
     event = publish(tenant.account)
     delivery = Delivery.objects.get(event=event)
     add_attempt(delivery, status=500, outcome="retry", error_kind="http_status")
-    return {"webhook_id": webhook, "event_id": event, "delivery_id": delivery, "tenant": tenant}
+    own_type = event_type_create(
+        account=tenant.account, key="invoices.paid.v1", entity="invoice", schema={"type": "object"}
+    )
+    return {
+        "webhook_id": webhook,
+        "event_id": event,
+        "delivery_id": delivery,
+        # An event type's path parameter is its key.
+        "key": SimpleNamespace(pk=own_type.key),
+        "tenant": tenant,
+    }
 
 
 @pytest.fixture

@@ -95,10 +95,15 @@ def make_delivery(account: Any) -> Callable[..., Delivery]:
     """Publish an event to the account (explicit payload) and return the webhook's delivery."""
 
     def make(webhook: Webhook, key: str = EVENT, **payload: Any) -> Delivery:
+        # Payloads must meet their type's schema: a customer or a product by name; other
+        # entities get a generated one.
+        names = {"customers.": {"firstname": "Jürgen", "lastname": "Weiß"}}
+        names["products."] = {"name": "Kaffee"}
+        base = next((fields for prefix, fields in names.items() if key.startswith(prefix)), None)
         published = event_publish(
             account=webhook.account,
             key=key,
-            payload={"firstname": "Jürgen", "lastname": "Weiß", **payload},
+            payload=None if base is None else {**base, **payload},
             only_webhook=webhook,
         )
         return Delivery.objects.get(event=published.event, webhook=webhook)

@@ -686,7 +686,7 @@ def test_history_fragment_is_the_table_alone_with_the_same_filters(
 
 def test_delivery_detail_shows_request_error_and_success_panels(signed_in, webhook, make_delivery):
     # given: a 500 with an error body, then a 200 after a redirect
-    delivery = make_delivery(webhook, note="hello")
+    delivery = make_delivery(webhook, comment="hello")
     record_attempt(
         delivery,
         status=500,
