@@ -2,7 +2,7 @@
 
 Plain Python, no Django. A validator is built once per schema and kept (building one checks
 the schema against its metaschema and walks it; validating reuses that work), so publishing
-pays only for the validation itself: about 0.1 ms for a 2 KB payload (README, Event catalog).
+pays only for the validation itself: about 1 ms for a 2 KB payload (README, Event catalog).
 
 Built-in schemas are read from the files shipped under events/schemas/ (see the NOTICE there),
 never from outside the repository.
