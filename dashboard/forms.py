@@ -14,10 +14,12 @@ from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
 from deliveries.engine.numbers import NumberRefused, parse_float, parse_int
+from deliveries.engine.signing import SignatureScheme
 from deliveries.models import Delivery
 from deliveries.preflight import DEFAULT_EVENT_KEY
 from deliveries.selectors import HistoryFilter
 from events.catalog import EVENT_TYPES
+from events.selectors import event_types_for_account
 from webhooks.models import Webhook
 from webhooks.services import webhook_defaults
 
@@ -26,11 +28,23 @@ UNLIMITED_WHEN_BLANK = ("rate_per_second", "burst", "max_in_flight")
 DEFAULT_WHEN_BLANK = ("connect_timeout_ms", "request_timeout_ms")
 
 
-def event_choices() -> list[tuple[str, str]]:
-    return [
-        (key, format_html('<code>{}</code> <span class="help">{}</span>', key, entry.description))
-        for key, entry in EVENT_TYPES.items()
-    ]
+def event_choices(account_id: object = None) -> list[tuple[str, Any]]:
+    """The catalog as checkbox choices grouped by entity: the built-ins, and with
+    `account_id` that account's own types too."""
+    if account_id is None:
+        entries = [(key, entry.entity, entry.description) for key, entry in EVENT_TYPES.items()]
+    else:
+        entries = [
+            (row.key, row.entity, row.description)
+            for row in event_types_for_account(account_id=account_id).only(
+                "key", "entity", "description", "built_in"
+            )
+        ]
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for key, entity, description in entries:
+        label = format_html('<code>{}</code> <span class="help">{}</span>', key, description)
+        groups.setdefault(entity, []).append((key, label))
+    return list(groups.items())
 
 
 class EventKeysField(forms.MultipleChoiceField):
@@ -113,8 +127,34 @@ class WebhookForm(forms.Form):
         label="Signing secret",
         strip=False,
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-        help_text="The secret your receiver verifies Tillhub-Signature with: 24 to 128 "
-        "printable characters, no spaces. Leave empty to generate one (or keep the current one).",
+        help_text="The secret your receiver verifies the signature with: 24 to 128 "
+        "printable characters, no spaces (Standard Webhooks: whsec_ and base64 of 24 to 64 "
+        "bytes). Leave empty to generate one (or keep the current one; a change of scheme "
+        "generates one of the new form).",
+    )
+    signature_scheme = forms.ChoiceField(
+        required=False,  # left out: the webhook's current scheme (Tillhub's for a new one)
+        label="Signature scheme",
+        choices=[
+            (SignatureScheme.TILLHUB.value, "Tillhub (Tillhub-Signature header)"),
+            (
+                SignatureScheme.STANDARD_WEBHOOKS.value,
+                "Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)",
+            ),
+        ],
+        initial=SignatureScheme.TILLHUB.value,
+        help_text="Standard Webhooks lets receivers verify with the Standard Webhooks (or "
+        "Svix) libraries as they are.",
+    )
+    headers = forms.CharField(
+        required=False,
+        label="Extra headers",
+        strip=False,
+        widget=forms.Textarea(
+            attrs={"rows": 4, "spellcheck": "false", "placeholder": "X-Api-Key: value"}
+        ),
+        help_text="One Name: value per line, sent with every request (to this URL's origin "
+        "only; stored encrypted, values hidden in the delivery log). At most 20.",
     )
     rate_per_second = AsciiFloatField(
         required=False,
@@ -133,7 +173,13 @@ class WebhookForm(forms.Form):
     connect_timeout_ms = AsciiIntegerField(required=False, label="Connect timeout (ms)")
     request_timeout_ms = AsciiIntegerField(required=False, label="Request timeout (ms)")
 
-    def __init__(self, *args: Any, webhook: Webhook | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        webhook: Webhook | None = None,
+        account_id: object = None,
+        **kwargs: Any,
+    ) -> None:
         self.webhook = webhook
         defaults = webhook_defaults()
         if webhook is not None:
@@ -150,11 +196,18 @@ class WebhookForm(forms.Form):
                     "max_in_flight": webhook.max_in_flight,
                     "connect_timeout_ms": webhook.connect_timeout_ms,
                     "request_timeout_ms": webhook.request_timeout_ms,
+                    "signature_scheme": webhook.signature_scheme,
+                    "headers": "\n".join(
+                        f"{name}: {value}" for name, value in webhook.headers.items()
+                    ),
                 },
             )
         else:
             kwargs.setdefault("initial", {"active": True, **defaults})
         super().__init__(*args, **kwargs)
+        # The catalog this account sees: the built-ins and its own event types.
+        owner = account_id if account_id is not None else getattr(webhook, "account_id", None)
+        self.fields["events"].choices = event_choices(owner)
         for name in DEFAULT_WHEN_BLANK:
             self.fields[name].help_text = f"Blank: the default, {defaults[name]} ms."
         if webhook is None or not webhook.password:
@@ -165,6 +218,22 @@ class WebhookForm(forms.Form):
             self.fields[
                 "password"
             ].help_text = "Write-only. A password is set; leave blank to keep it."
+
+    def clean_headers(self) -> dict[str, str]:
+        """The lines as {name: value}; the service judges names and values. A line without a
+        colon, or a name given twice, is an error naming the line."""
+        headers: dict[str, str] = {}
+        for number, line in enumerate(self.cleaned_data["headers"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            name, colon, value = line.partition(":")
+            name = name.strip()
+            if not colon or not name:
+                raise ValidationError(f"Line {number}: write Name: value.")
+            if name.lower() in (given.lower() for given in headers):
+                raise ValidationError(f"Line {number}: {name} is given twice.")
+            headers[name] = value
+        return headers
 
     def service_fields(self) -> dict[str, Any]:
         """The keyword arguments for webhook_create / webhook_update."""
@@ -183,6 +252,9 @@ class WebhookForm(forms.Form):
             fields[name] = defaults[name] if data[name] is None else data[name]
         if data["secret"]:
             fields["secret"] = data["secret"]
+        if data["signature_scheme"]:
+            fields["signature_scheme"] = data["signature_scheme"]
+        fields["headers"] = data["headers"]
         if data.get("clear_password"):
             fields["password"] = ""
         elif data["password"]:

@@ -1,9 +1,11 @@
 """The reference receiver: an async HTTP server that checks what Hookline (or Tillhub) sends.
 
-It verifies the `Tillhub-Signature` (optionally the timestamp's age), Basic auth and the
-envelope, de-duplicates by `event_id`, and can misbehave on purpose (fail a fraction of
-requests, answer a chosen status, add latency, hang). `GET /stats` returns what it saw as JSON.
-Plain aiohttp, no Django: it must keep up with the platform's full delivery rate.
+It verifies the signature (`Tillhub-Signature`, or with `scheme="standard-webhooks"` the
+`webhook-id`, `webhook-timestamp` and `webhook-signature` headers; optionally the timestamp's
+age), Basic auth and the envelope, de-duplicates by `event_id`, and can misbehave on purpose
+(fail a fraction of requests, answer a chosen status, add latency, hang). `GET /stats` returns
+what it saw as JSON. Plain aiohttp, no Django: it must keep up with the platform's full
+delivery rate.
 """
 
 from __future__ import annotations
@@ -24,7 +26,11 @@ from typing import Any
 
 from aiohttp import web
 
-from deliveries.engine.signing import verify_signature
+from deliveries.engine.signing import (
+    SignatureScheme,
+    verify_signature,
+    verify_standard_webhooks_signature,
+)
 from events.catalog import EVENT_TYPES
 
 ENVELOPE_KEYS = (
@@ -47,6 +53,11 @@ SIGNATURE_NOT_VERIFIED = (
     "Tillhub-Signature did not verify with any of this receiver's secrets (or its timestamp "
     "is too old): start the receiver with --secret set to the webhook's signing secret"
 )
+STANDARD_SIGNATURE_NOT_VERIFIED = (
+    "webhook-signature did not verify with any of this receiver's whsec_ secrets (or "
+    "webhook-timestamp is too old, or webhook-id is not the body's event_id): start the "
+    "receiver with --scheme standard-webhooks and --secret set to the webhook's signing secret"
+)
 # Latency samples kept for the report: enough for stable percentiles, bounded memory.
 MAX_LATENCY_SAMPLES = 200_000
 
@@ -54,6 +65,7 @@ MAX_LATENCY_SAMPLES = 200_000
 @dataclass
 class ReceiverConfig:
     secrets: list[str] = field(default_factory=list)
+    scheme: str = SignatureScheme.TILLHUB
     username: str | None = None
     password: str | None = None
     tolerance_seconds: float | None = None
@@ -116,6 +128,28 @@ class Receiver:
         answer = {"error": reason} if detail is None else {"error": reason, "detail": detail}
         return web.json_response(answer, status=status)
 
+    def _signature_verifies(self, request: web.Request, body: bytes) -> bool:
+        """Whether the request is signed by one of the configured secrets under the scheme."""
+        config = self.config
+        try:
+            if config.scheme == SignatureScheme.STANDARD_WEBHOOKS:
+                return verify_standard_webhooks_signature(
+                    request.headers,
+                    body,
+                    config.secrets,
+                    now_seconds=time.time(),
+                    tolerance_seconds=config.tolerance_seconds,
+                )
+            return verify_signature(
+                request.headers.get("Tillhub-Signature", ""),
+                body,
+                config.secrets,
+                now_ms=int(time.time() * 1000),
+                tolerance_seconds=config.tolerance_seconds,
+            )
+        except (ValueError, binascii.Error):
+            return False
+
     async def handle_delivery(self, request: web.Request) -> web.StreamResponse:
         self.stats.requests += 1
         body = await request.read()
@@ -124,24 +158,23 @@ class Receiver:
             given = request.headers.get("Authorization", "")
             if not hmac.compare_digest(given.encode(), self.expected_authorization.encode()):
                 return self._reject("basic_auth", 401)
-        if config.secrets:
-            header = request.headers.get("Tillhub-Signature", "")
-            try:
-                valid = verify_signature(
-                    header,
-                    body,
-                    config.secrets,
-                    now_ms=int(time.time() * 1000),
-                    tolerance_seconds=config.tolerance_seconds,
-                )
-            except (ValueError, binascii.Error):
-                valid = False
-            if not valid:
-                return self._reject("signature", 400, SIGNATURE_NOT_VERIFIED)
+        if config.secrets and not self._signature_verifies(request, body):
+            detail = (
+                STANDARD_SIGNATURE_NOT_VERIFIED
+                if config.scheme == SignatureScheme.STANDARD_WEBHOOKS
+                else SIGNATURE_NOT_VERIFIED
+            )
+            return self._reject("signature", 400, detail)
         try:
             envelope = json.loads(body)
         except ValueError:
             return self._reject("malformed_json", 400)
+        if (
+            config.scheme == SignatureScheme.STANDARD_WEBHOOKS
+            and isinstance(envelope, dict)
+            and request.headers.get("webhook-id") != envelope.get("event_id")
+        ):
+            return self._reject("signature", 400, STANDARD_SIGNATURE_NOT_VERIFIED)
         problem = envelope_problem(envelope)
         if problem is not None:
             return self._reject("envelope", 400, problem)

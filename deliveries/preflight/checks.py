@@ -18,6 +18,7 @@ from yarl import URL
 from deliveries.engine.http import DeliveryRequest, SendResult, send_blocking
 from deliveries.engine.outcome import ErrorKind
 from deliveries.engine.request import basic_authorization, delivery_headers
+from deliveries.engine.signing import SignatureScheme, standard_webhooks_secret
 from deliveries.engine.targets import (
     TargetPolicy,
     TargetRefused,
@@ -66,14 +67,17 @@ def run_preflight(
     event_key: str = DEFAULT_EVENT_KEY,
     seed: int | None = None,
     resolver: Resolver = resolve_addresses,
+    signature_scheme: str = SignatureScheme.TILLHUB,
+    headers: Mapping[str, str] | None = None,
 ) -> list[CheckResult]:
     """Run the checklist against ``url`` and return the nine results in order.
 
-    ``secrets`` sign the test events, newest first (none: a throwaway secret, and the signed
-    event check says so). Sends up to four POSTs of one realistic ``event_key`` event; changes
-    nothing on our side. Network and HTTP problems come back as results, never as exceptions.
-    Blocking; must not be called from a running event loop. Raises ``UnknownEventKey`` for an
-    ``event_key`` outside the catalog.
+    ``secrets`` sign the test events, newest first, under ``signature_scheme`` (none: a
+    throwaway secret of the scheme's form, and the signed event check says so); ``headers``
+    are the subscription's own extra ones, sent as deliveries send them. Sends up to four
+    POSTs of one realistic ``event_key`` event; changes nothing on our side. Network and HTTP
+    problems come back as results, never as exceptions. Blocking; must not be called from a
+    running event loop. Raises ``UnknownEventKey`` for an ``event_key`` outside the catalog.
     """
     event = event_type(event_key)  # UnknownEventKey before any traffic
     return _Preflight(
@@ -89,6 +93,8 @@ def run_preflight(
         event=event,
         seed=seed,
         resolver=resolver,
+        signature_scheme=signature_scheme,
+        extra_headers=dict(headers or {}),
     ).run()
 
 
@@ -106,6 +112,8 @@ class _Preflight:
     event: EventType
     seed: int | None
     resolver: Resolver
+    signature_scheme: str
+    extra_headers: dict[str, str]
     # Filled in as the checks go.
     host: str = ""
     port: int = 0
@@ -113,7 +121,16 @@ class _Preflight:
     connected_address: str | None = None
     body: bytes = b""
     event_id: str = ""
-    throwaway_secret: str = field(default_factory=lambda: secrets_module.token_urlsafe(32))
+    throwaway_secret: str = ""
+
+    def __post_init__(self) -> None:
+        self.throwaway_secret = self._random_secret()
+
+    def _random_secret(self) -> str:
+        """A secret of the scheme's form that the endpoint cannot know."""
+        if self.signature_scheme == SignatureScheme.STANDARD_WEBHOOKS:
+            return standard_webhooks_secret(secrets_module.token_bytes(32))
+        return secrets_module.token_urlsafe(32)
 
     def run(self) -> list[CheckResult]:
         results = [self.check_url_rules()]
@@ -307,21 +324,28 @@ class _Preflight:
         return CheckResult("signed_event", CheckStatus.FAIL, detail, advice, data)
 
     def check_bad_signature(self) -> CheckResult:
-        wrong_secret = secrets_module.token_urlsafe(32)
+        wrong_secret = self._random_secret()
         result = self._send(self._signed_headers(secrets=(wrong_secret,)))
         data = {"status": result.status}
         if result.status is not None and 400 <= result.status < 500:
             detail = f"the wrong signature was refused: {_answer(result)}"
             return CheckResult("bad_signature", CheckStatus.PASS, detail, data=data)
         if result.ok:
-            return CheckResult(
-                "bad_signature",
-                CheckStatus.WARN,
-                "endpoint accepted a bad signature — it does not verify Tillhub-Signature",
-                "Compute base64(HMAC-SHA256(secret, t + '.' + raw body)) and compare it with "
-                "every v1= of the Tillhub-Signature header; answer 400 or 401 on a mismatch.",
-                data,
-            )
+            if self.signature_scheme == SignatureScheme.STANDARD_WEBHOOKS:
+                detail = "endpoint accepted a bad signature — it does not verify webhook-signature"
+                advice = (
+                    "Verify with a Standard Webhooks library (or compute base64(HMAC-SHA256("
+                    "base64-decoded whsec_ secret, webhook-id + '.' + webhook-timestamp + '.' + "
+                    "raw body)) and compare it with every v1, entry of webhook-signature); "
+                    "answer 400 or 401 on a mismatch."
+                )
+            else:
+                detail = "endpoint accepted a bad signature — it does not verify Tillhub-Signature"
+                advice = (
+                    "Compute base64(HMAC-SHA256(secret, t + '.' + raw body)) and compare it with "
+                    "every v1= of the Tillhub-Signature header; answer 400 or 401 on a mismatch."
+                )
+            return CheckResult("bad_signature", CheckStatus.WARN, detail, advice, data)
         answer = _answer(result) if result.status else f"no response ({result.error_message})"
         return CheckResult(
             "bad_signature",
@@ -395,6 +419,9 @@ class _Preflight:
             signing_secrets=secrets or self.secrets or (self.throwaway_secret,),
             user_agent=self.user_agent,
             authorization=self.authorization if with_authorization else None,
+            signature_scheme=self.signature_scheme,
+            event_id=self.event_id,
+            extra_headers=self.extra_headers,
         )
 
     def _send(self, headers: Mapping[str, str]) -> SendResult:
@@ -406,6 +433,7 @@ class _Preflight:
             total_timeout_seconds=self.request_timeout_ms / 1000,
             max_redirects=self.max_redirects,
             policy=self.policy,
+            origin_only_headers=frozenset(name.lower() for name in self.extra_headers),
         )
         return send_blocking(request, allow_private=self.policy.allow_private)
 

@@ -110,6 +110,8 @@ class WebhookLike(Protocol):
     password: str
     connect_timeout_ms: int
     request_timeout_ms: int
+    signature_scheme: str
+    headers: dict[str, str]
 
     def signing_secrets(self, now: datetime) -> list[str]: ...
 
@@ -122,11 +124,14 @@ class EndpointSettings(TypedDict):
     connect_timeout_ms: int
     request_timeout_ms: int
     webhook_id: str
+    signature_scheme: str
+    headers: dict[str, str]
 
 
 def endpoint_of_webhook(webhook: WebhookLike, *, now: datetime) -> EndpointSettings:
     """Return ``run_preflight`` keyword arguments for a subscription: its URL, every secret that
-    signs at ``now`` (rotation grace included), credentials and timeouts."""
+    signs at ``now`` (rotation grace included) and its scheme, credentials, extra headers and
+    timeouts."""
     return EndpointSettings(
         url=webhook.url,
         secrets=webhook.signing_secrets(now),
@@ -135,6 +140,8 @@ def endpoint_of_webhook(webhook: WebhookLike, *, now: datetime) -> EndpointSetti
         connect_timeout_ms=webhook.connect_timeout_ms,
         request_timeout_ms=webhook.request_timeout_ms,
         webhook_id=str(webhook.id),
+        signature_scheme=webhook.signature_scheme,
+        headers=dict(webhook.headers),
     )
 
 

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from deliveries.engine.signing import SignatureScheme
 from deliveries.preflight import (
     CheckResult,
     CheckStatus,
@@ -46,6 +47,11 @@ class Command(BaseCommand):
             "--webhook", help="take URL, secret, credentials and timeouts from this subscription"
         )
         parser.add_argument("--secret", action="append", help="signing secret (repeatable)")
+        parser.add_argument(
+            "--scheme",
+            choices=[scheme.value for scheme in SignatureScheme],
+            help="signature scheme (default: the webhook's, else tillhub)",
+        )
         parser.add_argument("--username")
         parser.add_argument("--password")
         parser.add_argument("--timeout-ms", type=int, help="request timeout in milliseconds")
@@ -99,6 +105,7 @@ class Command(BaseCommand):
             "password": options["password"],
             "request_timeout_ms": options["timeout_ms"],
             "connect_timeout_ms": options["connect_timeout_ms"],
+            "signature_scheme": options["scheme"],
         }
         endpoint.update({name: value for name, value in overrides.items() if value is not None})
         for name in ("request_timeout_ms", "connect_timeout_ms"):

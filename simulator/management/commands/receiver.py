@@ -5,6 +5,7 @@ import signal
 from aiohttp import web
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from deliveries.engine.signing import SignatureScheme, standard_webhooks_key
 from simulator.receiver import Receiver, ReceiverConfig
 
 
@@ -16,6 +17,13 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8001)
         parser.add_argument(
             "--secret", action="append", default=[], help="signing secret (repeatable)"
+        )
+        parser.add_argument(
+            "--scheme",
+            choices=[scheme.value for scheme in SignatureScheme],
+            default=SignatureScheme.TILLHUB.value,
+            help="how deliveries are signed: Tillhub-Signature (tillhub, the default) or "
+            "webhook-id/-timestamp/-signature with whsec_ secrets (standard-webhooks)",
         )
         parser.add_argument("--username")
         parser.add_argument("--password")
@@ -46,8 +54,15 @@ class Command(BaseCommand):
             raise CommandError("--tolerance-seconds must be positive")
         if (options["username"] is None) != (options["password"] is None):
             raise CommandError("--username and --password go together")
+        if options["scheme"] == SignatureScheme.STANDARD_WEBHOOKS:
+            for secret in options["secret"]:  # type: ignore[attr-defined]
+                try:
+                    standard_webhooks_key(secret)
+                except ValueError as error:
+                    raise CommandError(f"--secret: {error} (whsec_<base64>)") from None
         config = ReceiverConfig(
             secrets=list(options["secret"]),  # type: ignore[call-overload]
+            scheme=str(options["scheme"]),
             username=options["username"],  # type: ignore[arg-type]
             password=options["password"],  # type: ignore[arg-type]
             tolerance_seconds=options["tolerance_seconds"],  # type: ignore[arg-type]
