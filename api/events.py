@@ -37,6 +37,7 @@ from api.plumbing import (
     require_account,
 )
 from deliveries.services.publishing import IdempotencyKeyReused, event_payload, event_publish
+from deliveries.services.replay import EventPastRetention, event_replay
 from events.catalog import event_key_parts
 from events.envelope import format_timestamp
 from events.models import Event, EventType
@@ -64,6 +65,8 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 # (which PostgreSQL or a proxy might mangle) do not.
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 REPLAYED_HEADER = "Idempotent-Replayed"
+# Subscriptions named in one replay at most: more than an account has.
+MAX_REPLAY_WEBHOOKS = 1000
 
 
 class IdempotencyKeyConflict(ApiError):
@@ -452,3 +455,61 @@ class EventTypeDetailApi(APIView):
             ) from error
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+
+class EventGone(ApiError):
+    status_code = status.HTTP_410_GONE
+    default_detail = "The event is past retention."
+    default_code = "gone"
+
+
+class EventReplayInputSerializer(serializers.Serializer):
+    webhooks = serializers.ListField(
+        child=serializers.UUIDField(),
+        required=False,
+        allow_empty=False,
+        max_length=MAX_REPLAY_WEBHOOKS,
+        help_text="Only these subscriptions (each must list the event's key). Left out: every "
+        "subscription of the account that lists it now.",
+    )
+
+
+class EventReplayOutputSerializer(serializers.Serializer):
+    deliveries = serializers.IntegerField(
+        help_text="Deliveries queued: existing ones resent plus new ones for subscriptions "
+        "that had none. Those of inactive subscriptions wait as paused until activated."
+    )
+
+
+class EventReplayApi(APIView):
+    @extend_schema(
+        operation_id="events_replay",
+        tags=TAGS,
+        request=EventReplayInputSerializer,
+        responses={
+            202: EventReplayOutputSerializer,
+            **error_responses(400, 404, 415),
+            410: OpenApiResponse(
+                ErrorSerializer,
+                description="The event is older than WEBHOOK_EVENT_RETENTION_SECONDS; "
+                "`detail` says when it was published. (A purged event is a 404.)",
+            ),
+        },
+        description="Send the event again, with the same event_id and body and fresh "
+        "signatures, to every subscription that lists its key now (or the named ones): "
+        "existing deliveries are resent as manual attempts, a subscription without one gets "
+        "a new delivery. The body is optional.",
+    )
+    def post(self, request: Request, event_id: Any) -> Response:
+        event = found_or_404(
+            event_for_account, account_id=request_account_id(request), event_id=event_id
+        )
+        serializer = EventReplayInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            counts = event_replay(
+                event=event, webhook_ids=serializer.validated_data.get("webhooks")
+            )
+        except EventPastRetention as error:
+            raise EventGone(str(error)) from error
+        output = EventReplayOutputSerializer({"deliveries": counts.deliveries})
+        return Response(output.data, status=status.HTTP_202_ACCEPTED)

@@ -10,7 +10,13 @@ from api.deliveries import (
     WebhookMetricsApi,
     WebhookResendApi,
 )
-from api.events import EventDetailApi, EventListApi, EventTypeDetailApi, EventTypeListApi
+from api.events import (
+    EventDetailApi,
+    EventListApi,
+    EventReplayApi,
+    EventTypeDetailApi,
+    EventTypeListApi,
+)
 from api.plumbing import api_not_found
 from api.webhooks import (
     WebhookDefaultsApi,
@@ -74,6 +80,7 @@ v1 = [
     ),
     path("events/", EventListApi.as_view(), name="event-list"),
     path("events/<uuid:event_id>/", EventDetailApi.as_view(), name="event-detail"),
+    path("events/<uuid:event_id>/replay/", EventReplayApi.as_view(), name="event-replay"),
     path("event-types/", EventTypeListApi.as_view(), name="event-type-list"),
     path("event-types/<str:key>/", EventTypeDetailApi.as_view(), name="event-type-detail"),
 ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard.views import deliveries, history, logs, preflight, webhooks
+from dashboard.views import deliveries, history, logs, preflight, replay, webhooks
 
 app_name = "dashboard"
 urlpatterns = [
@@ -51,6 +51,7 @@ urlpatterns = [
     ),
     path("deliveries/", logs.account_deliveries, name="deliveries"),
     path("events/", logs.account_event_list, name="events"),
+    path("events/<uuid:event_id>/replay/", replay.event_replay_view, name="event-replay"),
     path("deliveries/<int:delivery_id>/", deliveries.delivery_detail, name="delivery-detail"),
     path("deliveries/<int:delivery_id>/live/", deliveries.delivery_live, name="delivery-live"),
     path(
