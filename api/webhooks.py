@@ -68,7 +68,19 @@ class WebhookSerializer(serializers.Serializer):
     active = serializers.BooleanField()
     username = serializers.CharField()
     has_password = serializers.SerializerMethodField()
-    secret = serializers.CharField(help_text="The signing secret (Tillhub-Signature).")
+    secret = serializers.CharField(
+        help_text="The signing secret: of Tillhub-Signature, or for signature_scheme "
+        "standard-webhooks a whsec_<base64> secret."
+    )
+    signature_scheme = serializers.ChoiceField(
+        choices=rules.SIGNATURE_SCHEMES,
+        help_text="tillhub: the Tillhub-Signature header; standard-webhooks: webhook-id, "
+        "webhook-timestamp and webhook-signature (Standard Webhooks).",
+    )
+    headers = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="Extra request headers sent with every attempt (to the URL's origin only).",
+    )
     rate_per_second = serializers.FloatField(allow_null=True, help_text="null = unlimited")
     burst = serializers.IntegerField(allow_null=True, help_text="null = unlimited")
     max_in_flight = serializers.IntegerField(allow_null=True, help_text="null = unlimited")
@@ -125,8 +137,29 @@ class WebhookInputSerializer(serializers.Serializer):
         required=False,
         write_only=True,
         trim_whitespace=False,
-        help_text="The signing secret: 24 to 128 printable ASCII characters, no spaces. Left "
-        "out: generated on create, kept on update.",
+        help_text="The signing secret: 24 to 128 printable ASCII characters, no spaces; for "
+        "signature_scheme standard-webhooks whsec_ and the standard base64 of 24 to 64 bytes. "
+        "Left out: generated on create (and on a change of signature_scheme), kept on update.",
+    )
+    signature_scheme = serializers.ChoiceField(
+        choices=rules.SIGNATURE_SCHEMES,
+        required=False,
+        help_text="How requests are signed: tillhub (default, Tillhub-Signature) or "
+        "standard-webhooks (webhook-id, webhook-timestamp, webhook-signature). A change "
+        "without a secret generates a new secret of the new form.",
+    )
+    headers = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        allow_empty=True,
+        allow_null=True,
+        required=False,
+        help_text=f"Extra request headers, {{name: value}}: at most {rules.MAX_CUSTOM_HEADERS}; "
+        "names are HTTP tokens; values at most "
+        f"{rules.HEADER_VALUE_MAX_LENGTH} printable ASCII characters. Hookline's own "
+        "(Content-Type, User-Agent, Authorization, Tillhub-Signature, webhook-*), Host, "
+        "Content-Length and hop-by-hop names are refused. Sent on every attempt and on "
+        "redirects within the URL's origin; stored encrypted; redacted in stored attempts. "
+        "null or {} removes them.",
     )
     rate_per_second = AsciiFloatField(
         allow_null=True, required=False, **_range(rules.RATE_PER_SECOND_RANGE)

@@ -5,14 +5,23 @@ from datetime import datetime
 from django.db import models
 
 from accounts.models import Account
-from webhooks.fields import EncryptedTextField
+from deliveries.engine.signing import SignatureScheme, standard_webhooks_secret
+from webhooks.fields import EncryptedJSONField, EncryptedTextField
 
 URL_MAX_LENGTH = 2048
 
 
-def generate_signing_secret() -> str:
-    # 32 random bytes: the HMAC-SHA256 key length, so brute force is no shortcut.
-    return secrets.token_urlsafe(32)
+# Random bytes in a generated secret: 32, the HMAC-SHA256 key length, so brute force is no
+# shortcut (for either scheme).
+SIGNING_KEY_BYTES = 32
+
+
+def generate_signing_secret(scheme: str = SignatureScheme.TILLHUB) -> str:
+    """A fresh secret of the scheme's form: URL-safe text for Tillhub's, `whsec_<base64>` for
+    Standard Webhooks."""
+    if scheme == SignatureScheme.STANDARD_WEBHOOKS:
+        return standard_webhooks_secret(secrets.token_bytes(SIGNING_KEY_BYTES))
+    return secrets.token_urlsafe(SIGNING_KEY_BYTES)
 
 
 class Webhook(models.Model):
@@ -27,6 +36,11 @@ class Webhook(models.Model):
     username = models.CharField(max_length=255, blank=True)
     password = EncryptedTextField(blank=True)
     secret = EncryptedTextField(default=generate_signing_secret)
+    signature_scheme = models.CharField(
+        max_length=32,
+        choices=[(scheme.value, scheme.value) for scheme in SignatureScheme],
+        default=SignatureScheme.TILLHUB.value,
+    )
     previous_secret = EncryptedTextField(blank=True)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     rate_per_second = models.FloatField(null=True, blank=True)
@@ -34,6 +48,10 @@ class Webhook(models.Model):
     max_in_flight = models.PositiveIntegerField(null=True, blank=True)
     connect_timeout_ms = models.PositiveIntegerField()
     request_timeout_ms = models.PositiveIntegerField()
+    # Extra request headers (SPEC 4), {name: value}. Encrypted at rest like the password: values
+    # are often API keys of the receiver's gateway.
+    headers = EncryptedJSONField(default=dict, blank=True)
+
     disabled_reason = models.CharField(max_length=500, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     # Health kept up to date by the recorder, so auto-deactivation needs no history scan:

@@ -1,8 +1,11 @@
 """One set of rules for subscriptions, used by the API, the dashboard and the services."""
 
+import re
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from deliveries.engine.signing import SignatureScheme, standard_webhooks_key
 from deliveries.engine.targets import TargetPolicy, TargetRefused, check_url
 from events.catalog import UnknownEventKey, canonical_event_key
 from events.selectors import event_key_for_account
@@ -102,3 +105,123 @@ def validate_signing_secret(secret: object) -> None:
             "A signing secret has only printable ASCII characters, no spaces.",
             code="secret_characters",
         )
+
+
+# --- Custom request headers (SPEC 4) ---
+
+# At most this many per subscription (SPEC 4): enough for a gateway key, a tenant and a
+# trace header, few enough that no request grows large.
+MAX_CUSTOM_HEADERS = 20
+# Characters in a value (SPEC 4); a name has no such bound in the SPEC, so it gets the same.
+HEADER_VALUE_MAX_LENGTH = 1000
+HEADER_NAME_MAX_LENGTH = 1000
+# RFC 9110 5.6.2: a field name is a token of these characters.
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# Lowercase names Hookline sets itself or that describe the connection or body rather than
+# the event, with why each is refused; hop-by-hop names per RFC 9110 7.6.1 and RFC 2616 13.5.1.
+_REFUSED_HEADERS = {
+    "content-type": "Hookline sends application/json",
+    "user-agent": "Hookline sets the user agent (WEBHOOK_USER_AGENT)",
+    "authorization": "Hookline sets it from username and password (Basic auth)",
+    "tillhub-signature": "Hookline signs every request",
+    "host": "it comes from the URL",
+    "content-length": "it comes from the body",
+    "content-encoding": "the body is sent as it is, not encoded",
+    "transfer-encoding": "it is a hop-by-hop header",
+    "connection": "it is a hop-by-hop header",
+    "keep-alive": "it is a hop-by-hop header",
+    "proxy-connection": "it is a hop-by-hop header",
+    "proxy-authenticate": "it is a hop-by-hop header",
+    "proxy-authorization": "it is a hop-by-hop header",
+    "te": "it is a hop-by-hop header",
+    "trailer": "it is a hop-by-hop header",
+    "upgrade": "it is a hop-by-hop header",
+    "expect": "it changes how the request is sent",
+}
+# The Standard Webhooks headers (webhook-id, -timestamp, -signature) and any later ones.
+_REFUSED_HEADER_PREFIX = "webhook-"
+
+
+def clean_custom_headers(raw: object) -> dict[str, str]:
+    """The subscription's extra headers as given (values stripped of surrounding spaces), or
+    ValidationError with one message per bad header, naming it.
+
+    An object of at most 20 names (HTTP tokens, unique ignoring case, none Hookline sets or
+    a hop-by-hop one) to values of at most 1,000 printable ASCII characters. None is {}.
+    """
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ValidationError('Give an object of header names to values, e.g. {"X-Api-Key": "…"}.')
+    if len(raw) > MAX_CUSTOM_HEADERS:
+        raise ValidationError(f"At most {MAX_CUSTOM_HEADERS} headers ({len(raw)} given).")
+    problems: list[str] = []
+    cleaned: dict[str, str] = {}
+    seen: set[str] = set()
+    for name, value in raw.items():
+        problem = _header_problem(name, value, seen)
+        if problem:
+            problems.append(problem)
+            continue
+        seen.add(name.lower())
+        cleaned[name] = value.strip(" \t")
+    if problems:
+        raise ValidationError(problems, code="invalid_header")
+    return cleaned
+
+
+def _header_problem(name: object, value: object, seen: set[str]) -> str | None:
+    """What is wrong with one header, in words naming it; None when nothing is."""
+    if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+        return (
+            f"{str(name)[:80]!r} is not a header name (letters, digits and !#$%&'*+-.^_`|~ "
+            "only, no spaces or colons)."
+        )
+    if len(name) > HEADER_NAME_MAX_LENGTH:
+        return f"{name[:80]}…: a header name has at most {HEADER_NAME_MAX_LENGTH} characters."
+    lowered = name.lower()
+    if lowered in _REFUSED_HEADERS:
+        return f"{name} cannot be a custom header: {_REFUSED_HEADERS[lowered]}."
+    if lowered.startswith(_REFUSED_HEADER_PREFIX):
+        return f"{name} cannot be a custom header: webhook-* names are the Standard Webhooks ones."
+    if lowered in seen:
+        return f"{name} is given twice (header names ignore case)."
+    if not isinstance(value, str):
+        return f"{name}: the value is a string."
+    stripped = value.strip(" \t")
+    if not stripped:
+        return f"{name}: the value is empty."
+    if len(stripped) > HEADER_VALUE_MAX_LENGTH:
+        return f"{name}: a value has at most {HEADER_VALUE_MAX_LENGTH} characters."
+    if any(not " " <= character <= "~" for character in stripped):
+        # The message names the header, never the value: values are often API keys.
+        return f"{name}: a value has printable ASCII characters only (no line breaks)."
+    return None
+
+
+# --- Signature schemes (SPEC 1 and 4) ---
+
+SIGNATURE_SCHEMES = tuple(scheme.value for scheme in SignatureScheme)
+
+
+def clean_signature_scheme(raw: object) -> str:
+    """The scheme's name, or ValidationError naming the ones there are."""
+    if raw not in SIGNATURE_SCHEMES:
+        names = " or ".join(f'"{scheme}"' for scheme in SIGNATURE_SCHEMES)
+        raise ValidationError(f"Must be {names}.", code="invalid_choice")
+    return str(raw)
+
+
+def validate_secret_for_scheme(secret: object, scheme: str) -> None:
+    """Raise ValidationError unless `secret` suits `scheme`: for Tillhub's 24 to 128 printable
+    ASCII characters without spaces; for Standard Webhooks `whsec_` and standard base64 of 24
+    to 64 bytes. The message never repeats the secret."""
+    validate_signing_secret(secret)
+    if scheme == SignatureScheme.STANDARD_WEBHOOKS:
+        try:
+            standard_webhooks_key(str(secret))
+        except ValueError as error:
+            raise ValidationError(
+                f"For signature_scheme standard-webhooks, {error} (whsec_<base64>).",
+                code="secret_form",
+            ) from error

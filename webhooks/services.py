@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account
+from deliveries.engine.signing import SignatureScheme
 from webhooks import rules
 from webhooks.models import Webhook, generate_signing_secret
 
@@ -23,6 +24,8 @@ EDITABLE_FIELDS = (
     "max_in_flight",
     "connect_timeout_ms",
     "request_timeout_ms",
+    "headers",
+    "signature_scheme",
 )
 
 
@@ -59,8 +62,21 @@ def _clean(values: dict[str, Any], *, account_id: object = None) -> dict[str, An
             cleaned["events"] = rules.clean_event_keys(values["events"], account_id=account_id)
 
         check("events", events)
+    if "signature_scheme" in values:
+
+        def scheme() -> None:
+            cleaned["signature_scheme"] = rules.clean_signature_scheme(values["signature_scheme"])
+
+        check("signature_scheme", scheme)
     if "secret" in values:
-        check("secret", lambda: rules.validate_signing_secret(values["secret"]))
+        scheme_name = cleaned.get("signature_scheme", SignatureScheme.TILLHUB)
+        check("secret", lambda: rules.validate_secret_for_scheme(values["secret"], scheme_name))
+    if "headers" in values:
+
+        def headers() -> None:
+            cleaned["headers"] = rules.clean_custom_headers(values["headers"])
+
+        check("headers", headers)
     ranges = {
         "rate_per_second": rules.RATE_PER_SECOND_RANGE,
         "burst": rules.BURST_RANGE,
@@ -88,7 +104,8 @@ def _clean(values: dict[str, Any], *, account_id: object = None) -> dict[str, An
 def webhook_create(*, account: Account, **fields: Any) -> Webhook:
     """Create a subscription; ValidationError on bad fields.
 
-    Its signing secret is the `secret` given, or a fresh random one when none (or None) is.
+    Its signing secret is the `secret` given (of its scheme's form), or a fresh random one of
+    the form its `signature_scheme` needs when none (or None) is.
     """
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
@@ -97,7 +114,11 @@ def webhook_create(*, account: Account, **fields: Any) -> Webhook:
         fields.pop("secret", None)
     # Fields left out take the defaults; an explicit None for a limit means unlimited.
     values = {"events": [], "username": "", **webhook_defaults(), **fields}
+    if values.get("signature_scheme") is None:
+        values["signature_scheme"] = SignatureScheme.TILLHUB.value
     cleaned = _clean(values, account_id=account.id if account else None)
+    if "secret" not in cleaned:
+        cleaned["secret"] = generate_signing_secret(cleaned["signature_scheme"])
     return Webhook.objects.create(account=account, **cleaned)
 
 
@@ -105,7 +126,9 @@ def webhook_change(*, webhook: Webhook, **fields: Any) -> bool:
     """Validate and save the given fields; returns whether `active` changed.
 
     A `secret` given replaces the signing secret at once (a rotated-out one still within its
-    grace period keeps signing alongside).
+    grace period keeps signing alongside). A changed `signature_scheme` without a `secret`
+    gets a fresh one of the new scheme's form (the old one, of the other form, stops signing
+    at once).
 
     Only the subscription row: pausing or resuming its deliveries on (de)activation is
     deliveries.services.subscriptions.webhook_update's part. Raises ValidationError per field.
@@ -116,11 +139,22 @@ def webhook_change(*, webhook: Webhook, **fields: Any) -> bool:
     if "password" in fields and fields["password"] is None:
         fields["password"] = ""
     if "secret" in fields and fields["secret"] is None:
-        # Left out or null: the secret is kept (SPEC 4); only regenerate-secret makes a new one.
+        # Left out or null: the secret is kept (SPEC 4); only regenerate-secret (or a switch
+        # of signature scheme) makes a new one.
         del fields["secret"]
+    if "signature_scheme" in fields and fields["signature_scheme"] is None:
+        del fields["signature_scheme"]
     check = dict(fields)
     check.setdefault("username", webhook.username)
+    check.setdefault("signature_scheme", webhook.signature_scheme)
     cleaned = _clean(check, account_id=webhook.account_id)
+    if cleaned["signature_scheme"] != webhook.signature_scheme:
+        if "secret" not in fields:
+            fields["secret"] = cleaned["secret"] = generate_signing_secret(
+                cleaned["signature_scheme"]
+            )
+        webhook.previous_secret = ""
+        webhook.previous_secret_expires_at = None
     was_active = webhook.active
     for field in fields:
         setattr(webhook, field, cleaned[field])
@@ -161,7 +195,7 @@ def webhook_regenerate_secret(*, webhook: Webhook, grace_seconds: float = 0) -> 
     else:
         webhook.previous_secret = ""
         webhook.previous_secret_expires_at = None
-    webhook.secret = generate_signing_secret()
+    webhook.secret = generate_signing_secret(webhook.signature_scheme)
     webhook.save()
     return webhook
 
@@ -177,7 +211,7 @@ def webhooks_reencrypt(*, batch_size: int = 500) -> int:
     Reading decrypts with any configured key; saving encrypts with the first. Returns the count.
     """
     count = 0
-    fields = ["secret", "previous_secret", "password"]
+    fields = ["secret", "previous_secret", "password", "headers"]
     last_id = None
     while True:
         page = Webhook.objects.order_by("id")

@@ -208,6 +208,9 @@ class Dispatcher:
             user_agent=self.user_agent,
             authorization=job.authorization,
             signed_at_ms=int(time.time() * 1000),
+            signature_scheme=job.signature_scheme,
+            event_id=job.event_id,
+            extra_headers=job.extra_headers,
         )
         result = await self.sender.send(
             DeliveryRequest(
@@ -218,6 +221,7 @@ class Dispatcher:
                 total_timeout_seconds=job.total_timeout_seconds,
                 max_redirects=self.max_redirects,
                 policy=self.policy,
+                origin_only_headers=job.extra_header_names,
             )
         )
         verdict = classify(

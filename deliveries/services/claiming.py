@@ -1,6 +1,6 @@
 import uuid
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from deliveries.engine.limits import Limits
 from deliveries.engine.request import basic_authorization
+from deliveries.engine.signing import SignatureScheme
 from deliveries.models import Delivery
 from deliveries.storage import CLAIM_COLUMNS, Deferral, delivery_storage
 from events.envelope import envelope_for_webhook, render_event_after_webhook_id
@@ -33,6 +34,13 @@ class DeliveryJob:
     total_timeout_seconds: float
     event_created_at: datetime
     limits: Limits
+    # The event's id: the body's event_id, and the Standard Webhooks scheme's webhook-id.
+    event_id: str = ""
+    signature_scheme: str = SignatureScheme.TILLHUB
+    # The subscription's own headers (SPEC 4), and their lowercase names: dropped on a
+    # redirect that leaves the origin, and redacted where attempts are stored.
+    extra_headers: Mapping[str, str] = field(default_factory=dict)
+    extra_header_names: frozenset[str] = frozenset()
 
 
 def retention_cutoff(now: datetime) -> datetime:
@@ -120,6 +128,10 @@ def _jobs_from_rows(
                 total_timeout_seconds=endpoint.total_timeout_seconds,
                 event_created_at=row["event_created_at"],
                 limits=endpoint.limits,
+                event_id=str(row["event_id"]),
+                signature_scheme=endpoint.signature_scheme,
+                extra_headers=endpoint.extra_headers,
+                extra_header_names=endpoint.extra_header_names,
             )
         )
     return jobs
@@ -134,6 +146,9 @@ class _Endpoint:
     connect_timeout_seconds: float
     total_timeout_seconds: float
     limits: Limits
+    signature_scheme: str
+    extra_headers: Mapping[str, str]
+    extra_header_names: frozenset[str]
 
 
 def _endpoint(webhook: Webhook, now: datetime) -> _Endpoint:
@@ -149,6 +164,9 @@ def _endpoint(webhook: Webhook, now: datetime) -> _Endpoint:
             burst=webhook.burst,
             max_in_flight=webhook.max_in_flight,
         ),
+        signature_scheme=webhook.signature_scheme,
+        extra_headers=webhook.headers,
+        extra_header_names=frozenset(name.lower() for name in webhook.headers),
     )
 
 

@@ -32,12 +32,21 @@ class AttemptReport:
     verdict: Verdict
 
 
-def redact_headers(headers: dict[str, str]) -> dict[str, str]:
-    """Headers as stored: the Basic-auth credentials never reach the database in clear."""
-    return {
-        name: (f"{value.split(' ', 1)[0]} {REDACTED}" if name.lower() == "authorization" else value)
-        for name, value in headers.items()
-    }
+def redact_headers(
+    headers: dict[str, str], extra_header_names: frozenset[str] = frozenset()
+) -> dict[str, str]:
+    """Headers as stored: the Basic-auth credentials and the values of the subscription's own
+    headers (`extra_header_names`, lowercase: often API keys, stored encrypted with the
+    subscription) never reach the database in clear; their names do."""
+    stored = {}
+    for name, value in headers.items():
+        lowered = name.lower()
+        if lowered == "authorization":
+            value = f"{value.split(' ', 1)[0]} {REDACTED}"
+        elif lowered in extra_header_names:
+            value = REDACTED
+        stored[name] = value
+    return stored
 
 
 def attempts_record(reports: list[AttemptReport], *, now: datetime | None = None) -> None:
@@ -131,7 +140,7 @@ def _attempt_row(report: AttemptReport) -> tuple[object, ...]:
         result.duration_ms,
         report.verdict.outcome.value,
         report.job.url,
-        redact_headers(report.request_headers),
+        redact_headers(report.request_headers, report.job.extra_header_names),
         result.status,
         result.response_headers,
         result.response_body,
