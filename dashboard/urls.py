@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard.views import deliveries, history, logs, preflight, replay, webhooks
+from dashboard.views import deliveries, event_types, history, logs, preflight, replay, webhooks
 
 app_name = "dashboard"
 urlpatterns = [
@@ -51,6 +51,14 @@ urlpatterns = [
     ),
     path("deliveries/", logs.account_deliveries, name="deliveries"),
     path("events/", logs.account_event_list, name="events"),
+    path("event-types/", event_types.event_type_list, name="event-types"),
+    path("event-types/new/", event_types.event_type_new, name="event-type-new"),
+    path("event-types/<str:key>/edit/", event_types.event_type_edit, name="event-type-edit"),
+    path(
+        "event-types/<str:key>/delete/",
+        event_types.event_type_delete_view,
+        name="event-type-delete",
+    ),
     path("events/<uuid:event_id>/replay/", replay.event_replay_view, name="event-replay"),
     path("deliveries/<int:delivery_id>/", deliveries.delivery_detail, name="delivery-detail"),
     path("deliveries/<int:delivery_id>/live/", deliveries.delivery_live, name="delivery-live"),

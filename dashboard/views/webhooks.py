@@ -76,7 +76,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 @login_required
 def webhook_new(request: HttpRequest) -> HttpResponse:
     account = current_account(request)
-    form = WebhookForm(_posted(request))
+    form = WebhookForm(_posted(request), account_id=account.id)
     if request.method == "POST" and form.is_valid():
         webhook = _service_call(
             form, lambda: webhook_create(account=account, **form.service_fields())
