@@ -18,7 +18,7 @@ from deliveries.selectors import (
     delivery_last_response_type,
     delivery_sent_successfully,
 )
-from events.catalog import EventType, event_type
+from events.catalog import EventType, event_key_parts
 from events.envelope import render_event
 from webhooks.models import URL_MAX_LENGTH, Webhook
 
@@ -95,14 +95,15 @@ def webhook_event_shape(delivery: Delivery, *, with_attempts: bool) -> dict[str,
     """One delivery of one event to the subscription, as SPEC 8's `WebhookEvent`; `children`
     (the attempts, oldest first) only `with_attempts` (they must be prefetched)."""
     event = delivery.event
-    entry = event_type(delivery.event_key)
-    entity, version = _key_parts(entry)
+    # From the key itself: an account's own types are not in the built-in catalog.
+    entity, action, version_number = event_key_parts(delivery.event_key)
+    version = f"v{version_number}"
     waiting = delivery.state in (Delivery.State.PENDING, Delivery.State.FAILED)
     shape = {
         "id": str(event.id),
         "entityInstanceId": str(event.entity_instance_id),
         "entity": entity,
-        "eventType": entry.action,
+        "eventType": action,
         "version": version,
         "nextTryAt": _iso(delivery.next_attempt_at) if waiting else None,
         "requestPayload": json.loads(render_event(event, webhook_id=str(delivery.webhook_id))),

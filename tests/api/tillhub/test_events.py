@@ -12,6 +12,7 @@ from django.utils import timezone
 from deliveries.models import Delivery
 from events.envelope import render_event
 from tests.api.conftest import add_attempt, create_webhook, publish
+from tests.api.test_event_types import define_invoices_paid
 from tests.api.tillhub.conftest import BASE, assert_envelope, assert_error
 
 EVENT_FIELDS = {
@@ -362,3 +363,19 @@ def test_replay_of_one_page_resends_only_that_page(th):
         if _delivery(event, webhook).next_trigger == Delivery.Trigger.MANUAL
     ]
     assert manual == [events[1].id]  # newest first: offset 1 is the middle one
+
+
+def test_an_event_of_the_accounts_own_type_is_served_too(th):
+    # given: an own event type, a webhook listing it and one published event
+    assert define_invoices_paid(th.tenant.client).status_code == 201
+    webhook = create_webhook(th.tenant.account, events=["invoices.paid.v1"])
+    event = publish(
+        th.tenant.account, "invoices.paid.v1", payload={"number": "RE-1", "amount": 100}
+    )
+
+    # when
+    response = th.get(f"/events/{th.acc}/{webhook.id}/{event.id}")
+
+    # then: the key's parts, not the built-in catalog (which does not know it)
+    (item,) = assert_envelope(response.json(), count=1)
+    assert (item["entity"], item["eventType"], item["version"]) == ("invoices", "paid", "v1")
