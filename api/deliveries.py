@@ -21,6 +21,7 @@ from api.plumbing import (
     request_account_id,
 )
 from deliveries.models import Delivery
+from deliveries.ordering import delivery_waiting_for
 from deliveries.selectors import (
     STATUS_GROUPS,
     DeliverySearch,
@@ -69,6 +70,10 @@ class DeliverySerializer(serializers.Serializer):
     last_response_type = serializers.SerializerMethodField(
         help_text='"success", "error", or null before any attempt (the seed\'s name).'
     )
+    waiting_for = serializers.SerializerMethodField(
+        help_text='With ordering "entity": the id of the earlier delivery of the same entity '
+        "this one waits for (until it succeeded, gave up or expired); null otherwise."
+    )
 
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_sent_successfully(self, delivery: Delivery) -> bool | None:
@@ -76,6 +81,10 @@ class DeliverySerializer(serializers.Serializer):
             return None
         status = delivery.last_status_code
         return status is not None and 200 <= status < 300 and not delivery.last_error_kind
+
+    @extend_schema_field({"type": "integer", "nullable": True})
+    def get_waiting_for(self, delivery: Delivery) -> int | None:
+        return delivery_waiting_for(delivery)
 
     @extend_schema_field({"type": "string", "enum": ["success", "error"], "nullable": True})
     def get_last_response_type(self, delivery: Delivery) -> str | None:

@@ -7,6 +7,7 @@ types and the same bounds for the OpenAPI document. Serializers are module-level
 names because drf-spectacular names schema components after them.
 """
 
+from dataclasses import asdict
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -33,6 +34,7 @@ from deliveries.preflight import (
     CheckStatus,
     preflight_report,
 )
+from deliveries.services.circuit import webhook_health
 from deliveries.services.subscriptions import (
     webhook_preflight,
     webhook_send_test_events,
@@ -58,6 +60,21 @@ def _range(bounds: tuple[float, float]) -> dict[str, float]:
     return {"min_value": bounds[0], "max_value": bounds[1]}
 
 
+class WebhookHealthSerializer(serializers.Serializer):
+    """The endpoint's circuit breaker (SPEC 3)."""
+
+    state = serializers.ChoiceField(
+        choices=["healthy", "open", "half_open"],
+        help_text="healthy; open after WEBHOOK_CIRCUIT_FAILURES consecutive failed attempts "
+        "(deliveries wait, not counted as attempts); half_open while one probe is out.",
+    )
+    since = serializers.DateTimeField(help_text="When the state last changed.")
+    next_probe_at = serializers.DateTimeField(
+        allow_null=True, help_text="When open: when the next probe goes out; null otherwise."
+    )
+    consecutive_failures = serializers.IntegerField()
+
+
 class WebhookSerializer(serializers.Serializer):
     """A subscription as the API shows it; the password is never shown."""
 
@@ -81,11 +98,17 @@ class WebhookSerializer(serializers.Serializer):
         child=serializers.CharField(),
         help_text="Extra request headers sent with every attempt (to the URL's origin only).",
     )
+    ordering = serializers.ChoiceField(
+        choices=rules.ORDERINGS,
+        help_text="entity: deliveries of one entity_instance_id go one at a time in publish "
+        "order; none: full concurrency.",
+    )
     rate_per_second = serializers.FloatField(allow_null=True, help_text="null = unlimited")
     burst = serializers.IntegerField(allow_null=True, help_text="null = unlimited")
     max_in_flight = serializers.IntegerField(allow_null=True, help_text="null = unlimited")
     connect_timeout_ms = serializers.IntegerField()
     request_timeout_ms = serializers.IntegerField()
+    health = serializers.SerializerMethodField()
     disabled_reason = serializers.CharField(
         help_text="Why the subscription was deactivated automatically (410 Gone, error rate); "
         "empty otherwise."
@@ -97,6 +120,10 @@ class WebhookSerializer(serializers.Serializer):
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_has_password(self, webhook: Webhook) -> bool:
         return bool(webhook.password)
+
+    @extend_schema_field(WebhookHealthSerializer)
+    def get_health(self, webhook: Webhook) -> dict[str, Any]:
+        return WebhookHealthSerializer(asdict(webhook_health(webhook))).data
 
 
 class WebhookInputSerializer(serializers.Serializer):
@@ -160,6 +187,13 @@ class WebhookInputSerializer(serializers.Serializer):
         "Content-Length and hop-by-hop names are refused. Sent on every attempt and on "
         "redirects within the URL's origin; stored encrypted; redacted in stored attempts. "
         "null or {} removes them.",
+    )
+    ordering = serializers.ChoiceField(
+        choices=rules.ORDERINGS,
+        required=False,
+        help_text='"none" (default: full concurrency) or "entity": deliveries of one '
+        "entity_instance_id go one at a time in publish order; a later one waits until the "
+        "earlier one succeeded, gave up or expired.",
     )
     rate_per_second = AsciiFloatField(
         allow_null=True, required=False, **_range(rules.RATE_PER_SECOND_RANGE)
@@ -279,8 +313,10 @@ class WebhookListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = WebhookFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        webhooks = webhooks_for_account(account_id=request_account_id(request)).order_by(
-            "-created_at", "id"
+        webhooks = (
+            webhooks_for_account(account_id=request_account_id(request))
+            .select_related("circuit")
+            .order_by("-created_at", "id")
         )
         if "active" in filters.validated_data:
             webhooks = webhooks.filter(active=filters.validated_data["active"] == "true")

@@ -51,10 +51,27 @@ class Delivery(models.Model):
     last_duration_ms = models.FloatField(null=True, blank=True)
     succeeded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The event's entity_instance_id, copied at fan-out only for a subscription with
+    # `ordering: "entity"` (SPEC 3): the claim holds a delivery back while an earlier one with
+    # the same value is unfinished. Null for every other subscription, so the claim's ordering
+    # check costs them one IS NULL test and delivery_order_idx stays as small as the ordered
+    # backlog.
+    ordering_entity_id = models.UUIDField(null=True, blank=True)
+
+    # States in which a delivery holds back later deliveries of its entity (ordering).
+    UNFINISHED_STATES = (State.PENDING, State.FAILED, State.SENDING, State.PAUSED)
 
     class Meta:
         ordering = ("-created_at", "-id")
         indexes = [
+            models.Index(
+                fields=("webhook", "ordering_entity_id", "id"),
+                condition=models.Q(
+                    ordering_entity_id__isnull=False,
+                    state__in=("pending", "failed", "sending", "paused"),
+                ),
+                name="delivery_order_idx",
+            ),
             models.Index(
                 fields=("next_attempt_at", "id"),
                 condition=models.Q(state__in=("pending", "failed", "sending")),
@@ -115,3 +132,49 @@ class Attempt(models.Model):
     @property
     def succeeded(self) -> bool:
         return self.outcome == "success"
+
+
+class EndpointCircuit(models.Model):
+    """The circuit breaker of one subscription (SPEC 3, endpoint health), shared by every
+    worker through the database.
+
+    A row exists once the subscription has had a failed attempt; none means healthy. After
+    WEBHOOK_CIRCUIT_FAILURES consecutive failed attempts it opens: workers leave its deliveries
+    unclaimed, and from `next_probe_at` on one of them wins the probe (a conditional UPDATE)
+    and sends the oldest due delivery (`probe_delivery_id`) as `half_open`. The probe's success
+    closes it, its failure re-opens it with the cool-down doubled (capped).
+    """
+
+    class State(models.TextChoices):
+        HEALTHY = "healthy"
+        OPEN = "open"
+        HALF_OPEN = "half_open"
+
+    webhook = models.OneToOneField(
+        Webhook, on_delete=models.CASCADE, primary_key=True, related_name="circuit"
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.HEALTHY)
+    # When the state last changed.
+    since = models.DateTimeField()
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    # Open: when a probe may go out. Half-open: when the probe's lease ends, so a probe lost
+    # with its worker is taken again then.
+    next_probe_at = models.DateTimeField(null=True, blank=True)
+    # The cool-down before the next probe, seconds: doubles with each failed probe.
+    cooldown_seconds = models.FloatField(default=0)
+    probe_delivery_id = models.BigIntegerField(null=True, blank=True)
+    # Counts shown in the operational events' payloads.
+    times_opened = models.PositiveIntegerField(default=0)
+    opened_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=("next_probe_at",),
+                condition=~models.Q(state="healthy"),
+                name="circuit_not_healthy_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"circuit of {self.webhook_id} ({self.state})"

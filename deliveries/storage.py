@@ -116,9 +116,20 @@ class DeliveryStorage(Protocol):
         lease_ends_at: datetime,
         token: uuid.UUID,
         exclude_webhook_ids: Collection[uuid.UUID],
+        open_circuit_webhook_ids: Collection[uuid.UUID] = (),
     ) -> list[dict[str, Any]]:
         """Lease up to `limit` due deliveries under `token` until `lease_ends_at`; returns
-        their CLAIM_COLUMNS. See deliveries.services.claiming for what "due" means."""
+        their CLAIM_COLUMNS. See deliveries.services.claiming for what "due" means.
+
+        Deliveries of `exclude_webhook_ids` are left; so are the automatic ones of
+        `open_circuit_webhook_ids` (a manual resend is a person's request and goes out), and
+        an ordered delivery while an earlier one of its entity is unfinished."""
+
+    def claim_oldest_due(
+        self, *, webhook_id: uuid.UUID, now: datetime, lease_ends_at: datetime, token: uuid.UUID
+    ) -> list[dict[str, Any]]:
+        """Lease the subscription's oldest due delivery (its circuit's probe), if any, under
+        the same rules as claim_due; returns its CLAIM_COLUMNS in a list of at most one."""
 
     def insert_attempts(self, rows: Sequence[tuple[object, ...]]) -> None:
         """Insert attempt rows (ATTEMPT_COLUMNS) of deliveries that still exist and still
@@ -171,21 +182,39 @@ class PostgresStorage:
             )
 
     # Picks the due rows (the partial index delivery_due_idx, other claimers' rows skipped),
-    # leases them and returns what a job needs: one statement, one round trip.
-    _CLAIM_SQL = f"""
+    # leases them and returns what a job needs: one statement, one round trip. Subscriptions
+    # at their cap or with an open circuit come in as arrays (usually empty: a per-row array
+    # test, no join). An ordered delivery (ordering_entity_id set, only for subscriptions with
+    # `ordering: "entity"`) waits while an earlier delivery of its entity is unfinished: one
+    # probe of delivery_order_idx; unordered rows stop at the IS NULL.
+    _CLAIM_SQL_TEMPLATE = f"""
     UPDATE {_DELIVERIES} AS d
     SET state = 'sending', next_attempt_at = %(lease_ends_at)s, claim_token = %(token)s
     FROM (
-        SELECT id FROM {_DELIVERIES}
-        WHERE state IN ('pending', 'failed', 'sending') AND next_attempt_at <= %(now)s
-            AND NOT (webhook_id = ANY(%(excluded)s::uuid[]))
-        ORDER BY next_attempt_at, id
+        SELECT c.id FROM {_DELIVERIES} AS c
+        WHERE c.state IN ('pending', 'failed', 'sending') AND c.next_attempt_at <= %(now)s
+            {{condition}}
+            AND (c.ordering_entity_id IS NULL OR NOT EXISTS (
+                SELECT 1 FROM {_DELIVERIES} AS earlier
+                WHERE earlier.webhook_id = c.webhook_id
+                    AND earlier.ordering_entity_id = c.ordering_entity_id
+                    AND earlier.id < c.id
+                    AND earlier.state IN ('pending', 'failed', 'sending', 'paused')
+            ))
+        ORDER BY c.next_attempt_at, c.id
         LIMIT %(limit)s
         FOR UPDATE SKIP LOCKED
     ) AS due
     WHERE d.id = due.id
     RETURNING d.id, d.attempt_count, d.next_trigger, d.webhook_id, d.event_id, d.event_created_at
     """  # noqa: S608 - the names come from our model; every value is bound
+    _CLAIM_SQL = _CLAIM_SQL_TEMPLATE.format(
+        condition="""AND NOT (c.webhook_id = ANY(%(excluded)s::uuid[]))
+            AND (c.next_trigger = 'manual' OR NOT (c.webhook_id = ANY(%(open)s::uuid[])))"""
+    )
+    # A circuit's probe: the subscription's oldest due delivery (delivery_history_state_idx
+    # narrows to the subscription first).
+    _CLAIM_OLDEST_SQL = _CLAIM_SQL_TEMPLATE.format(condition="AND c.webhook_id = %(webhook_id)s")
 
     def claim_due(
         self,
@@ -195,6 +224,7 @@ class PostgresStorage:
         lease_ends_at: datetime,
         token: uuid.UUID,
         exclude_webhook_ids: Collection[uuid.UUID],
+        open_circuit_webhook_ids: Collection[uuid.UUID] = (),
     ) -> list[dict[str, Any]]:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
@@ -204,7 +234,24 @@ class PostgresStorage:
                     "token": token,
                     "now": now,
                     "excluded": [str(webhook_id) for webhook_id in exclude_webhook_ids],
+                    "open": [str(webhook_id) for webhook_id in open_circuit_webhook_ids],
                     "limit": limit,
+                },
+            )
+            return [dict(zip(CLAIM_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
+
+    def claim_oldest_due(
+        self, *, webhook_id: uuid.UUID, now: datetime, lease_ends_at: datetime, token: uuid.UUID
+    ) -> list[dict[str, Any]]:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                self._CLAIM_OLDEST_SQL,
+                {
+                    "lease_ends_at": lease_ends_at,
+                    "token": token,
+                    "now": now,
+                    "webhook_id": str(webhook_id),
+                    "limit": 1,
                 },
             )
             return [dict(zip(CLAIM_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
@@ -341,13 +388,34 @@ class OrmStorage:
         lease_ends_at: datetime,
         token: uuid.UUID,
         exclude_webhook_ids: Collection[uuid.UUID],
+        open_circuit_webhook_ids: Collection[uuid.UUID] = (),
+    ) -> list[dict[str, Any]]:
+        due = _due_deliveries(now)
+        if exclude_webhook_ids:
+            due = due.exclude(webhook_id__in=list(exclude_webhook_ids))
+        if open_circuit_webhook_ids:
+            due = due.exclude(
+                webhook_id__in=list(open_circuit_webhook_ids),
+                next_trigger=Delivery.Trigger.AUTOMATIC,
+            )
+        return self._lease(due, limit=limit, lease_ends_at=lease_ends_at, token=token)
+
+    def claim_oldest_due(
+        self, *, webhook_id: uuid.UUID, now: datetime, lease_ends_at: datetime, token: uuid.UUID
+    ) -> list[dict[str, Any]]:
+        due = _due_deliveries(now).filter(webhook_id=webhook_id)
+        return self._lease(due, limit=1, lease_ends_at=lease_ends_at, token=token)
+
+    def _lease(
+        self,
+        due: "models.QuerySet[Delivery]",
+        *,
+        limit: int,
+        lease_ends_at: datetime,
+        token: uuid.UUID,
     ) -> list[dict[str, Any]]:
         with transaction.atomic():
-            due = Delivery.objects.select_for_update(skip_locked=True).filter(
-                state__in=Delivery.DUE_STATES, next_attempt_at__lte=now
-            )
-            if exclude_webhook_ids:
-                due = due.exclude(webhook_id__in=list(exclude_webhook_ids))
+            due = due.select_for_update(skip_locked=True)
             ids = list(due.order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit])
             if not ids:
                 return []
@@ -407,6 +475,21 @@ class OrmStorage:
             )
             for row in rows
         }
+
+
+def _due_deliveries(now: datetime) -> "models.QuerySet[Delivery]":
+    """Due deliveries not held back by an earlier unfinished one of their entity (ordering)."""
+    earlier_unfinished = Delivery.objects.filter(
+        webhook_id=models.OuterRef("webhook_id"),
+        ordering_entity_id=models.OuterRef("ordering_entity_id"),
+        id__lt=models.OuterRef("id"),
+        state__in=Delivery.UNFINISHED_STATES,
+    )
+    return Delivery.objects.filter(
+        models.Q(ordering_entity_id__isnull=True) | ~models.Exists(earlier_unfinished),
+        state__in=Delivery.DUE_STATES,
+        next_attempt_at__lte=now,
+    )
 
 
 @cache

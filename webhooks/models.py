@@ -52,6 +52,13 @@ class Webhook(models.Model):
     # are often API keys of the receiver's gateway.
     headers = EncryptedJSONField(default=dict, blank=True)
 
+    class Ordering(models.TextChoices):
+        NONE = "none"  # full concurrency
+        ENTITY = "entity"  # one delivery per entity_instance_id at a time, in publish order
+
+    ordering = models.CharField(
+        max_length=16, choices=Ordering.choices, default=Ordering.NONE, db_default=Ordering.NONE
+    )
     disabled_reason = models.CharField(max_length=500, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     # Health kept up to date by the recorder, so auto-deactivation needs no history scan:

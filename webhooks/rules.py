@@ -225,3 +225,16 @@ def validate_secret_for_scheme(secret: object, scheme: str) -> None:
                 f"For signature_scheme standard-webhooks, {error} (whsec_<base64>).",
                 code="secret_form",
             ) from error
+
+
+# --- Ordering (SPEC 3 and 4) ---
+
+ORDERINGS = tuple(choice.value for choice in Webhook.Ordering)
+
+
+def clean_ordering(raw: object) -> str:
+    """`"none"` or `"entity"`, or ValidationError naming them."""
+    if raw not in ORDERINGS:
+        names = " or ".join(f'"{name}"' for name in ORDERINGS)
+        raise ValidationError(f"Must be {names}.", code="invalid_choice")
+    return str(raw)

@@ -35,6 +35,8 @@ def webhooks_subscribed(*, account_id: object, key: str) -> list[Webhook]:
     # keeps the query portable (SQLite has no JSON containment) and needs no join table.
     return [
         webhook
-        for webhook in webhooks_for_account(account_id=account_id).only("id", "active", "events")
+        for webhook in webhooks_for_account(account_id=account_id).only(
+            "id", "active", "events", "ordering"
+        )
         if key in webhook.events
     ]

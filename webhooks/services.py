@@ -26,6 +26,7 @@ EDITABLE_FIELDS = (
     "request_timeout_ms",
     "headers",
     "signature_scheme",
+    "ordering",
 )
 
 
@@ -68,6 +69,12 @@ def _clean(values: dict[str, Any], *, account_id: object = None) -> dict[str, An
             cleaned["signature_scheme"] = rules.clean_signature_scheme(values["signature_scheme"])
 
         check("signature_scheme", scheme)
+    if "ordering" in values:
+
+        def ordering() -> None:
+            cleaned["ordering"] = rules.clean_ordering(values["ordering"])
+
+        check("ordering", ordering)
     if "secret" in values:
         scheme_name = cleaned.get("signature_scheme", SignatureScheme.TILLHUB)
         check("secret", lambda: rules.validate_secret_for_scheme(values["secret"], scheme_name))
@@ -116,6 +123,8 @@ def webhook_create(*, account: Account, **fields: Any) -> Webhook:
     values = {"events": [], "username": "", **webhook_defaults(), **fields}
     if values.get("signature_scheme") is None:
         values["signature_scheme"] = SignatureScheme.TILLHUB.value
+    if values.get("ordering") is None:
+        values["ordering"] = Webhook.Ordering.NONE.value
     cleaned = _clean(values, account_id=account.id if account else None)
     if "secret" not in cleaned:
         cleaned["secret"] = generate_signing_secret(cleaned["signature_scheme"])
@@ -144,6 +153,8 @@ def webhook_change(*, webhook: Webhook, **fields: Any) -> bool:
         del fields["secret"]
     if "signature_scheme" in fields and fields["signature_scheme"] is None:
         del fields["signature_scheme"]
+    if "ordering" in fields and fields["ordering"] is None:
+        del fields["ordering"]
     check = dict(fields)
     check.setdefault("username", webhook.username)
     check.setdefault("signature_scheme", webhook.signature_scheme)

@@ -28,6 +28,7 @@ from deliveries.engine.http import DeliveryRequest, Sender
 from deliveries.engine.limits import Limiter, SaturationHolds
 from deliveries.engine.outcome import classify
 from deliveries.engine.request import delivery_headers
+from deliveries.services.circuit import CircuitWatch
 from deliveries.services.claiming import DeliveryJob, deliveries_claim_due, deliveries_defer
 from deliveries.services.recording import AttemptReport, attempts_record
 from deliveries.wakeup import clear_wakeup
@@ -72,6 +73,9 @@ class Dispatcher:
         self.retry_after_cap = backoff_cap(settings.WEBHOOK_BACKOFF_BASE_SECONDS)
         self.poll_interval = settings.WEBHOOK_SCHEDULER_INTERVAL_SECONDS
         self.policy = target_policy()
+        # This worker's view of the subscriptions whose circuit is open (shared state in the
+        # database): the claim leaves them alone except for their probes.
+        self.circuits = CircuitWatch()
         # The runtime's collection rule (runtime.collect_when_due): called between records.
         self.collect_garbage = collect_garbage
 
@@ -181,7 +185,9 @@ class Dispatcher:
 
         def claim() -> list[DeliveryJob]:
             clear_wakeup()
-            return deliveries_claim_due(limit=limit, exclude_webhook_ids=saturated)
+            return deliveries_claim_due(
+                limit=limit, exclude_webhook_ids=saturated, circuits=self.circuits
+            )
 
         try:
             return await self._in_database(claim)
@@ -191,7 +197,9 @@ class Dispatcher:
 
     async def _record(self, reports: list[AttemptReport]) -> bool:
         try:
-            await self._in_database(attempts_record, reports)
+            changes = await self._in_database(attempts_record, reports)
+            if changes:
+                self.circuits.note(changes, now=datetime.now(UTC))
         except Exception:
             # The deliveries stay claimed: recorded on a later try, or, if this worker dies
             # first, sent again when their lease ends (at least once, never lost).

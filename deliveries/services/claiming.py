@@ -11,6 +11,7 @@ from deliveries.engine.limits import Limits
 from deliveries.engine.request import basic_authorization
 from deliveries.engine.signing import SignatureScheme
 from deliveries.models import Delivery
+from deliveries.services.circuit import CircuitWatch, circuit_take_probe
 from deliveries.storage import CLAIM_COLUMNS, Deferral, delivery_storage
 from events.envelope import envelope_for_webhook, render_event_after_webhook_id
 from events.models import Event
@@ -52,6 +53,7 @@ def deliveries_claim_due(
     limit: int,
     now: datetime | None = None,
     exclude_webhook_ids: Collection[uuid.UUID] = (),
+    circuits: CircuitWatch | None = None,
 ) -> list[DeliveryJob]:
     """Claim up to `limit` due deliveries for this worker and return what it needs to send them.
 
@@ -61,17 +63,35 @@ def deliveries_claim_due(
     (PostgreSQL SKIP LOCKED); SQLite serialises claims instead. Automatic deliveries of events
     past retention are marked `expired` rather than returned. Deliveries to the subscriptions
     in `exclude_webhook_ids` (this worker knows they are at their in-flight cap) are left.
+
+    With `circuits` (the worker's view of its circuit breakers), the automatic deliveries of
+    subscriptions whose circuit is open or half-open are left too, except each due probe
+    (see services.circuit), which this worker takes if it wins it. A delivery of a
+    subscription with `ordering: "entity"` waits while an earlier one of its entity is
+    unfinished.
     """
     now = now or timezone.now()
     lease_ends_at = now + timedelta(seconds=settings.WEBHOOK_CLAIM_LEASE_SECONDS)
     token = uuid.uuid4()
-    rows = delivery_storage().claim_due(
-        limit=limit,
-        now=now,
-        lease_ends_at=lease_ends_at,
-        token=token,
-        exclude_webhook_ids=exclude_webhook_ids,
-    )
+    rows: list[dict[str, Any]] = []
+    blocked: Collection[uuid.UUID] = ()
+    if circuits is not None:
+        circuits.refresh_if_stale()
+        for webhook_id in circuits.probes_due(now):
+            if len(rows) < limit:
+                rows += circuit_take_probe(
+                    webhook_id=webhook_id, now=now, lease_ends_at=lease_ends_at, token=token
+                )
+        blocked = circuits.blocked()
+    if len(rows) < limit:
+        rows += delivery_storage().claim_due(
+            limit=limit - len(rows),
+            now=now,
+            lease_ends_at=lease_ends_at,
+            token=token,
+            exclude_webhook_ids=exclude_webhook_ids,
+            open_circuit_webhook_ids=blocked,
+        )
     return _jobs_from_rows(rows, token, now)
 
 

@@ -6,10 +6,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Count, Q
 
 from deliveries.models import Attempt
 from deliveries.notifications import queue_deactivation_email
+from deliveries.services.operational import webhook_disabled_publish
 from deliveries.services.subscriptions import webhook_deactivate
 from webhooks.models import Webhook
 
@@ -87,7 +89,16 @@ def webhooks_auto_deactivate(*, webhook_ids: Iterable[uuid.UUID], now: datetime)
         reason = _auto_disable_reason(webhook, now)
         if reason is None:
             continue
-        webhook_deactivate(webhook=webhook, reason=reason)
+        with transaction.atomic():
+            webhook_deactivate(webhook=webhook, reason=reason)
+            webhook_disabled_notify(webhook=webhook, reason=reason, now=now)
         deactivated.append(webhook)
-        queue_deactivation_email(webhook_id=webhook.id, reason=reason)
     return deactivated
+
+
+def webhook_disabled_notify(*, webhook: Webhook, reason: str, now: datetime) -> None:
+    """Tell the account that `webhook` was deactivated (by the error rules or a 410), once
+    the current transaction commits: an e-mail to its users (from a worker) and the
+    operational event `hookline.webhook_disabled.v1` to its other subscriptions."""
+    queue_deactivation_email(webhook_id=webhook.id, reason=reason)
+    webhook_disabled_publish(webhook=webhook, reason=reason, now=now)

@@ -323,6 +323,7 @@ def events_publish_batch(
                     Delivery.State.PENDING if webhook.active else Delivery.State.PAUSED,
                     now if webhook.active else None,
                     now,
+                    _ordering_entity_id(webhook, payload["id"]),
                 )
             )
     with transaction.atomic():
@@ -353,7 +354,16 @@ _DELIVERY_COLUMNS = (
     "state",
     "next_attempt_at",
     "created_at",
+    "ordering_entity_id",
 )
+
+
+def _ordering_entity_id(webhook: Webhook, entity_instance_id: object) -> uuid.UUID | None:
+    """The delivery's ordering key: the entity id for a subscription with `ordering:
+    "entity"`, else None (not ordered: the claim's ordering check stops at IS NULL)."""
+    if webhook.ordering != Webhook.Ordering.ENTITY:
+        return None
+    return uuid.UUID(str(entity_instance_id))
 
 
 def _new_delivery(event: Event, webhook: Webhook, now: datetime) -> Delivery:
@@ -364,6 +374,7 @@ def _new_delivery(event: Event, webhook: Webhook, now: datetime) -> Delivery:
         event_created_at=event.created_at,
         state=Delivery.State.PENDING if webhook.active else Delivery.State.PAUSED,
         next_attempt_at=now if webhook.active else None,
+        ordering_entity_id=_ordering_entity_id(webhook, event.entity_instance_id),
     )
 
 

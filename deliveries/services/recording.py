@@ -10,8 +10,14 @@ from deliveries.engine.http import SendResult
 from deliveries.engine.outcome import Verdict
 from deliveries.engine.transitions import NextState, next_state
 from deliveries.models import Delivery
+from deliveries.services.circuit import AttemptResult, CircuitChanges, circuits_record_results
 from deliveries.services.claiming import DeliveryJob
-from deliveries.services.health import webhooks_auto_deactivate, webhooks_mark_results
+from deliveries.services.health import (
+    webhook_disabled_notify,
+    webhooks_auto_deactivate,
+    webhooks_mark_results,
+)
+from deliveries.services.operational import circuit_events_publish
 from deliveries.services.subscriptions import webhook_deactivate
 from deliveries.storage import StateChange, delivery_storage
 from webhooks.models import Webhook
@@ -49,7 +55,7 @@ def redact_headers(
     return stored
 
 
-def attempts_record(reports: list[AttemptReport], *, now: datetime | None = None) -> None:
+def attempts_record(reports: list[AttemptReport], *, now: datetime | None = None) -> CircuitChanges:
     """Store the attempts and move each delivery to its next state, in one short transaction;
     then, once that has committed, act on what the results mean for their subscriptions.
 
@@ -58,25 +64,33 @@ def attempts_record(reports: list[AttemptReport], *, now: datetime | None = None
     subscription was deleted) are skipped. After the commit, a 410 deactivates the
     subscription and failing subscriptions are checked against the auto-deactivation rules
     (their e-mails go out from a worker): none of that holds the recording transaction.
+
+    The same transaction counts the results into their subscriptions' circuit breakers;
+    returns the circuits it opened or closed (their operational events are published after
+    the commit).
     """
     if not reports:
-        return
+        return CircuitChanges()
     now = now or timezone.now()
     recorded = reports
     try:
-        _record_in_one_transaction(reports, now)
+        changes = _record_in_one_transaction(reports, now)
     except (IntegrityError, DataError):
         # One attempt the database refuses (its subscription deleted at that very moment) must
         # not hold back the others: kept for a retry, the whole batch would fail for ever.
         recorded = []
+        changes = CircuitChanges()
         for report in reports:
             try:
-                _record_in_one_transaction([report], now)
+                one = _record_in_one_transaction([report], now)
             except (IntegrityError, DataError):
                 _drop_refused(report)
             else:
                 recorded.append(report)
-    _act_on_results(recorded, now)
+                changes.opened.update(one.opened)
+                changes.closed.update(one.closed)
+    _act_on_results(recorded, now, changes)
+    return changes
 
 
 def _drop_refused(report: AttemptReport) -> None:
@@ -87,7 +101,7 @@ def _drop_refused(report: AttemptReport) -> None:
     )
 
 
-def _record_in_one_transaction(reports: list[AttemptReport], now: datetime) -> None:
+def _record_in_one_transaction(reports: list[AttemptReport], now: datetime) -> CircuitChanges:
     storage = delivery_storage()
     with transaction.atomic():
         storage.insert_attempts([_attempt_row(report) for report in reports])
@@ -103,23 +117,36 @@ def _record_in_one_transaction(reports: list[AttemptReport], now: datetime) -> N
             Delivery.objects.filter(
                 id__in=failed_ids, state=Delivery.State.FAILED, webhook__active=False
             ).update(state=Delivery.State.PAUSED, next_attempt_at=None)
+        return circuits_record_results(
+            [
+                AttemptResult(
+                    webhook_id=r.job.webhook_id,
+                    delivery_id=r.job.delivery_id,
+                    succeeded=r.verdict.outcome == "success",
+                )
+                for r in reports
+            ],
+            now=now,
+        )
 
 
-def _act_on_results(reports: list[AttemptReport], now: datetime) -> None:
+def _act_on_results(reports: list[AttemptReport], now: datetime, changes: CircuitChanges) -> None:
     """What recorded results mean for their subscriptions, after the recording committed.
 
     A failure here is logged and not retried: the attempts are stored, and the rules look
     again at the subscription's next failed attempt.
     """
     try:
+        if changes:
+            circuit_events_publish(changes=changes, now=now)
         gone = {r.job.webhook_id: r.job.url for r in reports if r.verdict.outcome == "gone"}
         for webhook_id, url in gone.items():
-            webhook = Webhook.objects.filter(id=webhook_id, active=True).first()
-            if webhook is not None:
-                webhook_deactivate(
-                    webhook=webhook,
-                    reason=f"The endpoint answered 410 Gone ({url}); deliveries are paused.",
-                )
+            with transaction.atomic():
+                webhook = Webhook.objects.filter(id=webhook_id, active=True).first()
+                if webhook is not None:
+                    reason = f"The endpoint answered 410 Gone ({url}); deliveries are paused."
+                    webhook_deactivate(webhook=webhook, reason=reason)
+                    webhook_disabled_notify(webhook=webhook, reason=reason, now=now)
         webhooks_auto_deactivate(
             webhook_ids={r.job.webhook_id for r in reports if r.verdict.outcome != "success"},
             now=now,
