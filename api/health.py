@@ -5,8 +5,9 @@
 - `/readyz`: readiness. Database, broker and the shared limiter (Redis), and the queue depth.
   503 when the database or the broker is down; an unreachable limiter only degrades delivery
   (workers fall back to per-process limits), so it is reported but keeps the service ready.
-- `/metrics`: Prometheus text format; with `WEBHOOK_METRICS_TOKEN` set it wants that token as
-  `Authorization: Bearer <token>`.
+- `/metrics`: Prometheus text format (prometheus-client, multiprocess mode: the web and worker
+  processes' counters and histograms, plus gauges read from the database at scrape time); with
+  `WEBHOOK_METRICS_TOKEN` set it wants that token as `Authorization: Bearer <token>`.
 """
 
 import hmac
@@ -18,8 +19,9 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from deliveries.models import Delivery
-from deliveries.selectors import deliveries_due_count, delivery_counts_by_state
+from deliveries.observability.exposition import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from deliveries.observability.exposition import metrics_exposition
+from deliveries.selectors import deliveries_due_count
 
 logger = logging.getLogger(__name__)
 
@@ -122,17 +124,6 @@ def metrics(request: HttpRequest) -> HttpResponse:
         )
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
-    lines = [
-        "# HELP hookline_deliveries Deliveries by state.",
-        "# TYPE hookline_deliveries gauge",
-    ]
-    counts = delivery_counts_by_state()
-    for state in Delivery.State.values:
-        lines.append(f'hookline_deliveries{{state="{state}"}} {counts.get(state, 0)}')
-    due = deliveries_due_count()
-    lines += [
-        "# HELP hookline_deliveries_due Deliveries due for an attempt now.",
-        "# TYPE hookline_deliveries_due gauge",
-        f"hookline_deliveries_due {due}",
-    ]
-    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; version=0.0.4")
+    # Counters and histograms of every web and worker process, and the database gauges
+    # (README "Operations" lists them).
+    return HttpResponse(metrics_exposition(), content_type=METRICS_CONTENT_TYPE)

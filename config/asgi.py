@@ -18,6 +18,12 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DATABASE_CONN_MAX_AGE", "0")
+
+# After DJANGO_SETTINGS_MODULE is set: it reads the settings.
+from deliveries.observability.tracing import tracing_init
+
+# Before the application loads its middleware: Django's instrumentation adds its own.
+tracing_init(service_name="hookline-web", web=True)
 application = get_asgi_application()
 
 from django.urls import get_resolver  # noqa: E402 - needs the settings configured just above

@@ -5,6 +5,12 @@ import os
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import (
+    after_task_publish,
+    task_postrun,
+    worker_process_init,
+    worker_process_shutdown,
+)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -44,3 +50,36 @@ def schedule_periodic_tasks(sender: Celery, **_: object) -> None:
         sender.signature("deliveries.purge"),
         name="purge events past retention",
     )
+
+
+@worker_process_init.connect
+def observe_worker_process(**_: object) -> None:
+    """In each worker process (after the fork): tracing when configured, and the limiter
+    gauge's source (README "Operations")."""
+    from deliveries.dispatch.runtime import dispatch_limiter_degraded
+    from deliveries.observability.metrics import metrics_process_started
+    from deliveries.observability.tracing import tracing_init
+
+    tracing_init(service_name="hookline-worker", web=False)
+    metrics_process_started(limiter_degraded=dispatch_limiter_degraded)
+
+
+@worker_process_shutdown.connect
+def forget_worker_process(pid: int | None = None, **_: object) -> None:
+    """Its live gauges leave the metrics directory with it (prometheus-client's
+    mark_process_dead); its counters stay, they are totals."""
+    from deliveries.observability.metrics import metrics_process_exited
+
+    metrics_process_exited(pid)
+
+
+@task_postrun.connect
+@after_task_publish.connect
+def heartbeat(**_: object) -> None:
+    """Worker processes after a task, the scheduler after sending one: HEARTBEAT_FILE, when
+    set, is touched (docker-compose.yml's health checks read its age)."""
+    from django.conf import settings
+
+    from deliveries.observability.heartbeat import heartbeat_touch
+
+    heartbeat_touch(settings.HEARTBEAT_FILE)

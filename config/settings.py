@@ -195,11 +195,23 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.cons
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="hookline@localhost")
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# `json`: one JSON object per line (python-json-logger), with a record's `extra=` fields as
+# keys (delivery records carry delivery_id, event_id, subscription_id, outcome, ...).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise environ.ImproperlyConfigured("LOG_FORMAT must be plain or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # Celery reports every task and every scheduler tick at INFO: once a second, that drowns
     # what matters.
@@ -335,6 +347,17 @@ WEBHOOK_PURGE_INTERVAL_SECONDS = env.float("WEBHOOK_PURGE_INTERVAL_SECONDS", def
 WEBHOOK_IDEMPOTENCY_SECONDS = env.float("WEBHOOK_IDEMPOTENCY_SECONDS", default=86400.0)
 # When set, /metrics answers only to `Authorization: Bearer <this token>` (SPEC 6).
 WEBHOOK_METRICS_TOKEN = env.str("WEBHOOK_METRICS_TOKEN", default="")
+# A `webhook` label (the subscription's id) on the attempt metrics: one series set per
+# subscription, so only for installations with few of them.
+WEBHOOK_METRICS_PER_WEBHOOK = env.bool("WEBHOOK_METRICS_PER_WEBHOOK", default=False)
+# Tracing (deliveries/observability/tracing.py) is off unless one of these is set: the OTLP/HTTP
+# collector's base URL (the exporter reads the other OTEL_EXPORTER_OTLP_* variables itself), or
+# a file that gets every span as a JSON line (tests, debugging).
+OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+TRACING_EXPORT_FILE = env.str("TRACING_EXPORT_FILE", default="")
+# A file a worker or scheduler process touches while it works (at most every 5 s), for
+# container health checks (docker-compose.yml); unset: none.
+HEARTBEAT_FILE = env.str("HEARTBEAT_FILE", default="")
 
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +27,7 @@ PYTHON_HINT = ".venv/bin/python"
 WEB_PORT = int(os.environ.get("WEB_PORT", "8000"))
 RECEIVER_PORT = int(os.environ.get("RECEIVER_PORT", "8001"))
 ENV_FILE = ROOT / ".env"
+METRICS_FOLDER = ROOT / "var" / "metrics"
 # The demo receiver also accepts this secret, and the README's walk-through creates its webhook
 # with it, so a newcomer's first webhook verifies without copying a generated secret around.
 WALKTHROUGH_SECRET = "hookline-walkthrough-secret"  # noqa: S105 (public by design, local demo)
@@ -151,7 +153,12 @@ def main() -> int:
         # The children import this checkout's code, whichever checkout the venv was made in.
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         "PYTHONUNBUFFERED": "1",
+        # prometheus-client's multiprocess directory, shared by web and worker processes so
+        # /metrics shows them all; emptied at each start (the values of processes gone).
+        "PROMETHEUS_MULTIPROC_DIR": str(METRICS_FOLDER),
     }
+    shutil.rmtree(METRICS_FOLDER, ignore_errors=True)
+    METRICS_FOLDER.mkdir(parents=True)
     (ROOT / "var" / "broker" / "processed").mkdir(parents=True, exist_ok=True)
     manage = [PYTHON, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, check=True)

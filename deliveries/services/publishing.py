@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from deliveries.models import Delivery
+from deliveries.observability import events_published
 from deliveries.storage import delivery_storage
 from deliveries.wakeup import wake_dispatcher
 from events.catalog import BUILTIN_EVENT_TYPES, UnknownEventKey
@@ -259,6 +260,7 @@ def event_publish(
             Delivery.objects.bulk_create(
                 [_new_delivery(event, webhook, now) for webhook in targets]
             )
+            events_published(event_ids=[event.id], keys=[key], deliveries=len(targets))
             if any(webhook.active for webhook in targets):
                 transaction.on_commit(wake_dispatcher)
     except IntegrityError:
@@ -329,6 +331,11 @@ def events_publish_batch(
     with transaction.atomic():
         delivery_storage().insert_rows(Event, _EVENT_COLUMNS, event_rows)
         delivery_storage().insert_rows(Delivery, _DELIVERY_COLUMNS, delivery_rows)
+        events_published(
+            event_ids=[row[0] for row in event_rows],
+            keys=[row[2] for row in event_rows],
+            deliveries=len(delivery_rows),
+        )
         if any(webhook.active for targets in subscribers.values() for webhook in targets):
             transaction.on_commit(wake_dispatcher)
     return [row[0] for row in event_rows]

@@ -10,6 +10,8 @@ from deliveries.engine.http import SendResult
 from deliveries.engine.outcome import Verdict
 from deliveries.engine.transitions import NextState, next_state
 from deliveries.models import Delivery
+from deliveries.observability import attempts_recorded
+from deliveries.observability.logs import delivery_log_fields
 from deliveries.services.circuit import AttemptResult, CircuitChanges, circuits_record_results
 from deliveries.services.claiming import DeliveryJob
 from deliveries.services.health import (
@@ -90,6 +92,7 @@ def attempts_record(reports: list[AttemptReport], *, now: datetime | None = None
                 changes.opened.update(one.opened)
                 changes.closed.update(one.closed)
     _act_on_results(recorded, now, changes)
+    attempts_recorded(recorded)
     return changes
 
 
@@ -98,6 +101,7 @@ def _drop_refused(report: AttemptReport) -> None:
         "the database refused the attempt of delivery %s (a constraint or a value it cannot "
         "store; or its subscription was deleted meanwhile); dropped, sent again after its lease",
         report.job.delivery_id,
+        extra=delivery_log_fields(report),
     )
 
 

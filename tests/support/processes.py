@@ -17,11 +17,17 @@ class CeleryProcesses:
     """Starts workers and a scheduler against the test database; stops them all at close."""
 
     def __init__(self, database_url: str, **environment: str) -> None:
+        # prometheus-client's multiprocess directory, new and empty for these processes; a
+        # test reads their metrics by pointing a web process at it (README "Operations").
+        self.metrics_folder = environment.pop(
+            "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="hookline-metrics-")
+        )
         self.environment = {
             **os.environ,
             **TEST_ENVIRONMENT,
             "DATABASE_URL": database_url,
             "DJANGO_SETTINGS_MODULE": "config.settings",
+            "PROMETHEUS_MULTIPROC_DIR": self.metrics_folder,
             **environment,
         }
         self.folder = tempfile.mkdtemp(prefix="hookline-celery-")
