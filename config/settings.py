@@ -224,6 +224,9 @@ LOGGING = {
         # (under DEBUG) that stays attached beside ours: every record ("Not Found: /x") came
         # out twice. No handlers of its own; records go to the root's console once.
         "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        # LOG_LEVEL, not a Celery worker's --loglevel (which sets the root's), decides which
+        # delivery records a worker writes (successful attempts are DEBUG).
+        "deliveries": {"level": LOG_LEVEL},
     },
 }
 
