@@ -34,7 +34,7 @@ class EventType:
 # Every built-in is a Tillhub event today; their schemas are Tillhub's published ones.
 _TILLHUB = "tillhub/"
 
-BUILTIN_EVENT_TYPES: dict[str, EventType] = {
+TILLHUB_EVENT_TYPES: dict[str, EventType] = {
     event.key: event
     for event in (
         EventType(
@@ -122,8 +122,47 @@ BUILTIN_EVENT_TYPES: dict[str, EventType] = {
     )
 }
 
-# The built-ins under the name the payload factories, the simulator and the benchmarks use.
-EVENT_TYPES = BUILTIN_EVENT_TYPES
+# Hookline's own operational events (SPEC 3): about an account's subscriptions, published by
+# Hookline itself (deliveries.services.operational), never about the receiving subscription.
+_HOOKLINE = "hookline/"
+OPERATIONAL_EVENT_TYPES: dict[str, EventType] = {
+    event.key: event
+    for event in (
+        EventType(
+            key="hookline.webhook_disabled.v1",
+            entity="webhook",
+            action="webhook_disabled",
+            version=1,
+            description="A subscription was deactivated (by the auto-deactivation rules or "
+            "a 410 Gone); its deliveries wait as paused until it is reactivated.",
+            schema_file=_HOOKLINE + "webhook_disabled.v1.schema.json",
+        ),
+        EventType(
+            key="hookline.webhook_circuit_opened.v1",
+            entity="webhook",
+            action="webhook_circuit_opened",
+            version=1,
+            description="A subscription's circuit breaker opened after consecutive failed "
+            "attempts: its deliveries wait and one probe goes out after a cool-down.",
+            schema_file=_HOOKLINE + "webhook_circuit_opened.v1.schema.json",
+        ),
+        EventType(
+            key="hookline.webhook_recovered.v1",
+            entity="webhook",
+            action="webhook_recovered",
+            version=1,
+            description="A subscription's endpoint answered again: its circuit closed and "
+            "the waiting deliveries flow again, oldest first.",
+            schema_file=_HOOKLINE + "webhook_recovered.v1.schema.json",
+        ),
+    )
+}
+
+BUILTIN_EVENT_TYPES: dict[str, EventType] = {**TILLHUB_EVENT_TYPES, **OPERATIONAL_EVENT_TYPES}
+
+# Tillhub's built-ins: what the simulator, the load tester, the demo and /api/v0 publish and
+# list (a receiver of Tillhub's protocol knows only create, update and delete).
+EVENT_TYPES = TILLHUB_EVENT_TYPES
 
 KNOWN_EVENT_KEYS: tuple[str, ...] = tuple(BUILTIN_EVENT_TYPES)
 
@@ -140,6 +179,7 @@ _ENTITY_ALIASES: dict[str, str] = {
     "stocks-book": "stocks",
     "balances": "balances",
     "balance": "balances",
+    "hookline": "hookline",
 }
 
 # `<entities><sep><action><sep>v<version>` with one separator used throughout: `.` or `:`.

@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 from jsonschema.protocols import Validator
 
 from events.catalog import (
-    EVENT_TYPES,
+    BUILTIN_EVENT_TYPES,
     UnknownEventKey,
     builtin_event_key,
     canonical_event_key,
@@ -116,8 +116,11 @@ def event_types_for_account(*, account_id: object) -> QuerySet[EventType]:
     """The catalog the account sees: the built-ins in the catalog's order, then its own types
     by key."""
     catalog_order = Case(
-        *[When(key=key, built_in=True, then=position) for position, key in enumerate(EVENT_TYPES)],
-        default=len(EVENT_TYPES),
+        *[
+            When(key=key, built_in=True, then=position)
+            for position, key in enumerate(BUILTIN_EVENT_TYPES)
+        ],
+        default=len(BUILTIN_EVENT_TYPES),
     )
     return EventType.objects.filter(Q(account__isnull=True) | Q(account_id=account_id)).order_by(
         catalog_order, "key"

@@ -12,9 +12,14 @@ the same sequence of calls. Plain Python: no Django, no schema work at run time.
 from collections.abc import Callable
 from typing import Any
 
-from events.catalog import EVENT_TYPES, canonical_event_key
+from events.catalog import BUILTIN_EVENT_TYPES, canonical_event_key
 from events.payloads.balances import balances_create
 from events.payloads.customers import customers_create, customers_delete, customers_update
+from events.payloads.operational import (
+    webhook_circuit_opened,
+    webhook_disabled,
+    webhook_recovered,
+)
 from events.payloads.products import products_create, products_delete, products_update
 from events.payloads.stocks import stocks_update
 from events.payloads.transactions import transactions_create
@@ -32,8 +37,11 @@ FACTORIES: dict[str, PayloadFactory] = {
     "products.delete.v0": products_delete,
     "stocks.update.v0": stocks_update,
     "balances.create.v0": balances_create,
+    "hookline.webhook_disabled.v1": webhook_disabled,
+    "hookline.webhook_circuit_opened.v1": webhook_circuit_opened,
+    "hookline.webhook_recovered.v1": webhook_recovered,
 }
-assert FACTORIES.keys() == EVENT_TYPES.keys()
+assert FACTORIES.keys() == BUILTIN_EVENT_TYPES.keys()
 
 # The seed behind every catalog `payload_example`, and how many payloads of the key are
 # generated to pick the example from.

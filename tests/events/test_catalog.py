@@ -3,6 +3,7 @@
 import pytest
 
 from events.catalog import (
+    BUILTIN_EVENT_TYPES,
     EVENT_TYPES,
     KNOWN_EVENT_KEYS,
     EventType,
@@ -22,11 +23,24 @@ EXPECTED = {
     "stocks.update.v0": ("stocks-book", "update", 0),
     "balances.create.v0": ("balance", "create", 0),
 }
+# Hookline's own (SPEC 3), entity `webhook`.
+OPERATIONAL = {
+    "hookline.webhook_disabled.v1": ("webhook_disabled", 1),
+    "hookline.webhook_circuit_opened.v1": ("webhook_circuit_opened", 1),
+    "hookline.webhook_recovered.v1": ("webhook_recovered", 1),
+}
 
 
 def test_catalog_holds_exactly_the_nine_keys():
     assert set(EVENT_TYPES) == set(EXPECTED)
-    assert set(KNOWN_EVENT_KEYS) == set(EXPECTED)
+    assert set(KNOWN_EVENT_KEYS) == set(EXPECTED) | set(OPERATIONAL)
+
+
+def test_the_operational_types_are_built_in_with_entity_webhook():
+    for key, (action, version) in OPERATIONAL.items():
+        entry = BUILTIN_EVENT_TYPES[key]
+        assert (entry.entity, entry.action, entry.version) == ("webhook", action, version)
+        assert canonical_event_key(key.replace(".", ":")) == key
 
 
 @pytest.mark.parametrize("key", sorted(EXPECTED))
@@ -106,7 +120,7 @@ def test_unknown_keys_are_refused_with_the_known_keys_listed(raw):
     for key in EXPECTED:
         assert key in message
     assert caught.value.key == raw
-    assert set(caught.value.known_keys) == set(EXPECTED)
+    assert set(caught.value.known_keys) == set(EXPECTED) | set(OPERATIONAL)
 
 
 @pytest.mark.parametrize("raw", [None, 0, ["products.create.v0"], b"products.create.v0"])
