@@ -2,6 +2,7 @@
 then recovers, a real Celery worker, PostgreSQL. Time is compressed through settings: the
 circuit opens after 3 consecutive failures and first probes after 0.5 s."""
 
+import json
 from collections import Counter
 from collections.abc import Iterator
 from itertools import pairwise
@@ -19,6 +20,7 @@ from webhooks.services import webhook_create
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 EVENT = "customers.create.v0"
+OPERATIONAL = ["hookline.webhook_circuit_opened.v1", "hookline.webhook_recovered.v1"]
 CIRCUIT_FAILURES = 3
 COOLDOWN_SECONDS = 0.5
 
@@ -45,10 +47,13 @@ def circuit_state(webhook_id: object) -> str | None:
 def test_an_open_circuit_sends_only_probes_and_recovery_delivers_each_waiting_one_once(
     circuit_stack, account
 ):
-    # given: an endpoint that fails every request
+    # given: an endpoint that fails every request; another subscription of the account
+    # listens to the operational events
     receiver = ScriptedReceiver(Reply(status=503))
+    monitor = ScriptedReceiver()
     try:
-        webhook = webhook_create(account=account, url=receiver.url(), events=[EVENT])
+        webhook = webhook_create(account=account, url=receiver.url(), events=[EVENT, *OPERATIONAL])
+        webhook_create(account=account, url=monitor.url(), events=OPERATIONAL)
         published = [event_publish(account=account, key=EVENT).event for _ in range(6)]
 
         # when: it has failed CIRCUIT_FAILURES times in a row
@@ -69,8 +74,10 @@ def test_an_open_circuit_sends_only_probes_and_recovery_delivers_each_waiting_on
             timeout=30,
         )
         wait_until(lambda: circuit_state(webhook.id) == EndpointCircuit.State.HEALTHY)
+        told = [json.loads(request.body) for request in monitor.wait_for_requests(2)]
     finally:
         receiver.close()
+        monitor.close()
 
     # The attempts while the circuit was open were probes: one at a time, each after a
     # cool-down, never the backlog's retries.
@@ -97,6 +104,13 @@ def test_an_open_circuit_sends_only_probes_and_recovery_delivers_each_waiting_on
     circuit = EndpointCircuit.objects.get(webhook_id=webhook.id)
     assert circuit.consecutive_failures == 0
     assert circuit.times_opened == 1
+    # The other subscription was told, signed and delivered like any event; the subscription
+    # itself never (it lists the types too).
+    assert [(e["event_entity"], e["event_type"], e["entity_instance_id"]) for e in told] == [
+        ("webhook", "webhook_circuit_opened", str(webhook.id)),
+        ("webhook", "webhook_recovered", str(webhook.id)),
+    ]
+    assert not any(b'"event_entity":"webhook"' in request.body for request in receiver.requests)
 
 
 def test_a_healthy_subscription_is_not_held_back_by_an_open_one(circuit_stack, account):
