@@ -132,6 +132,17 @@ class WebhookForm(forms.Form):
         "bytes). Leave empty to generate one (or keep the current one; a change of scheme "
         "generates one of the new form).",
     )
+    ordering = forms.ChoiceField(
+        required=False,  # left out: the webhook's current ordering (none for a new one)
+        label="Ordering",
+        choices=[
+            ("none", "None: full concurrency"),
+            ("entity", "Per entity: one delivery of an entity at a time, in publish order"),
+        ],
+        initial="none",
+        help_text="Per entity: a later event of the same entity_instance_id waits until the "
+        "earlier one succeeded, gave up or expired; other entities are not held back.",
+    )
     signature_scheme = forms.ChoiceField(
         required=False,  # left out: the webhook's current scheme (Tillhub's for a new one)
         label="Signature scheme",
@@ -197,6 +208,7 @@ class WebhookForm(forms.Form):
                     "connect_timeout_ms": webhook.connect_timeout_ms,
                     "request_timeout_ms": webhook.request_timeout_ms,
                     "signature_scheme": webhook.signature_scheme,
+                    "ordering": webhook.ordering,
                     "headers": "\n".join(
                         f"{name}: {value}" for name, value in webhook.headers.items()
                     ),
@@ -254,6 +266,8 @@ class WebhookForm(forms.Form):
             fields["secret"] = data["secret"]
         if data["signature_scheme"]:
             fields["signature_scheme"] = data["signature_scheme"]
+        if data["ordering"]:
+            fields["ordering"] = data["ordering"]
         fields["headers"] = data["headers"]
         if data.get("clear_password"):
             fields["password"] = ""

@@ -359,6 +359,7 @@ def webhooks_overview(*, account_id: object, now: datetime | None = None) -> lis
     )
     webhooks = list(
         Webhook.objects.filter(account_id=account_id)
+        .select_related("circuit")  # the health column (circuit breaker), in the same query
         .annotate(last_attempt_at=Subquery(last_attempt))
         .order_by("-created_at")
     )

@@ -8,6 +8,8 @@ from django.utils.timesince import timesince
 
 from dashboard.indicators import Indicator, deactivation_reason, delivery_indicator
 from dashboard.inspection import pretty_body
+from deliveries.services.circuit import Health, webhook_health
+from webhooks.models import Webhook
 
 register = template.Library()
 
@@ -54,3 +56,9 @@ def ago(moment: datetime | None) -> str:
     if (timezone.now() - moment).total_seconds() < 60:
         return "just now"
     return f"{timesince(moment)} ago"
+
+
+@register.filter
+def health(webhook: Webhook) -> Health:
+    """The subscription's endpoint health (circuit breaker): state, since, next probe."""
+    return webhook_health(webhook)

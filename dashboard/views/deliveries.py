@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from dashboard.inspection import delivery_body, pretty_body, signature_not_verified
 from dashboard.views.access import owned_delivery, safe_next
 from deliveries.models import Delivery
+from deliveries.ordering import delivery_waiting_for
 from deliveries.services.lifecycle import deliveries_resend
 
 
@@ -24,6 +25,7 @@ def _delivery_context(delivery: Delivery) -> dict[str, Any]:
         "attempts": attempts,
         "body": pretty_body(delivery_body(delivery)),
         "signature_not_verified": signature_not_verified(attempts[0] if attempts else None),
+        "waiting_for": delivery_waiting_for(delivery),
     }
 
 

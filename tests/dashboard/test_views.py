@@ -245,7 +245,8 @@ def test_new_webhook_form_offers_every_field_and_the_catalog(signed_in):
     ):
         assert f'name="{name}"' in html, name
         assert re.search(rf'<(label|legend)[^>]*(for="id_{name}")?[^>]*>', html), name
-    assert html.count('type="checkbox" name="events"') == 9
+    # Tillhub's nine and Hookline's three operational types (SPEC 3).
+    assert html.count('type="checkbox" name="events"') == 12
     assert 'value="5000"' in html  # the default connect timeout
     assert 'name="csrfmiddlewaretoken"' in html
 
