@@ -202,12 +202,12 @@ def circuit_take_probe(
 
 def circuits_not_healthy() -> dict[uuid.UUID, datetime | None]:
     """Subscriptions whose circuit is open or half-open, with their next probe time (the
-    partial index circuit_not_healthy_idx: as small as the number of such circuits)."""
-    return dict(
-        EndpointCircuit.objects.exclude(state=EndpointCircuit.State.HEALTHY).values_list(
-            "webhook_id", "next_probe_at"
-        )
+    partial index circuit_not_healthy_idx: as small as the number of such circuits). An
+    inactive subscription has no probe time: nothing of it is due, so nobody tries."""
+    rows = EndpointCircuit.objects.exclude(state=EndpointCircuit.State.HEALTHY).values_list(
+        "webhook_id", "next_probe_at", "webhook__active"
     )
+    return {webhook_id: probe_at if active else None for webhook_id, probe_at, active in rows}
 
 
 class CircuitWatch:
