@@ -429,13 +429,6 @@ def subscription_counts_by_health() -> dict[tuple[str, bool], int]:
     return counts
 
 
-def delivery_counts_by_state() -> dict[str, int]:
-    """How many deliveries are in each state (all accounts; states with none are left out)."""
-    return dict(
-        Delivery.objects.values_list("state").annotate(n=Count("id")).values_list("state", "n")
-    )
-
-
 # --- one webhook's events in Tillhub's terms (SPEC 8 `WebhookEventQuery`, /api/v0) -----------
 
 
