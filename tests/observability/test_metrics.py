@@ -3,6 +3,7 @@ directory shared with this process's web client), a real local receiver, some at
 and the database gauges (due, oldest due, subscriptions by health) read at scrape time."""
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -19,6 +20,7 @@ from deliveries.services.publishing import event_publish
 from tests.conftest import _test_database_url, wait_until
 from tests.support.processes import CeleryProcesses
 from tests.support.receivers import Reply, ScriptedReceiver
+from tests.support.services import ThrowawayRedis
 from webhooks.services import webhook_create
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -191,3 +193,88 @@ def test_event_key_labels_are_bounded():
     assert event_key_label(KEY) == KEY
     assert event_key_label("stocks.update.v0") == "stocks.update.v0"
     assert event_key_label("acme.anything.v7") == "other"
+
+
+@pytest.mark.worker
+def test_per_webhook_label_only_behind_its_setting(transactional_db, account, client, monkeypatch):
+    # given: workers with WEBHOOK_METRICS_PER_WEBHOOK
+    processes = CeleryProcesses(_test_database_url(), WEBHOOK_METRICS_PER_WEBHOOK="true")
+    receiver = ScriptedReceiver()
+    webhook = webhook_create(account=account, url=receiver.url(), events=[KEY])
+    try:
+        processes.start_worker("per-webhook", concurrency=1)
+        processes.start_scheduler()
+
+        # when
+        for _ in range(3):
+            event_publish(account=account, key=KEY, payload={})
+        wait_until(
+            lambda: Delivery.objects.filter(state=Delivery.State.SUCCEEDED).count() == 3,
+            timeout=30,
+        )
+        monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", processes.metrics_folder)
+        per_webhook = frozenset({("webhook", str(webhook.id))})
+
+        def all_counted() -> Samples | None:
+            samples = scrape(client)
+            count = ("hookline_delivery_attempt_duration_seconds_count", per_webhook)
+            return samples if samples.get(count) == 3 else None
+
+        samples = wait_until(
+            all_counted,
+            timeout=10,
+        )
+    finally:
+        processes.close()
+        receiver.close()
+
+    # then
+    assert (
+        value(
+            samples,
+            "hookline_delivery_attempts_total",
+            outcome="success",
+            error_kind="none",
+            webhook=str(webhook.id),
+        )
+        == 3
+    )
+
+
+@pytest.mark.worker
+def test_limiter_degraded_gauge_while_the_shared_limiter_is_down(
+    transactional_db, account, client, monkeypatch
+):
+    # given: the broker on the tests' Redis, the shared limiter on a Redis of the test's own
+    limiter_redis = ThrowawayRedis()
+    limiter_redis.start()
+    processes = CeleryProcesses(
+        _test_database_url(),
+        CELERY_BROKER_URL=os.environ["REDIS_URL"],
+        REDIS_URL=limiter_redis.url,
+    )
+    receiver = ScriptedReceiver()
+    webhook_create(account=account, url=receiver.url(), events=[KEY])
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", processes.metrics_folder)
+    try:
+        processes.start_worker("limiter", concurrency=1)
+        processes.start_scheduler()
+        event_publish(account=account, key=KEY, payload={})
+        wait_until(lambda: Delivery.objects.filter(state=Delivery.State.SUCCEEDED).count() == 1)
+        assert value(scrape(client), "hookline_dispatch_limiter_degraded") == 0
+
+        # when: the limiter's Redis goes away and delivery goes on
+        limiter_redis.kill()
+        for _ in range(2):
+            event_publish(account=account, key=KEY, payload={})
+        wait_until(
+            lambda: Delivery.objects.filter(state=Delivery.State.SUCCEEDED).count() == 3,
+            timeout=30,
+        )
+
+        # then
+        wait_until(lambda: value(scrape(client), "hookline_dispatch_limiter_degraded") == 1)
+    finally:
+        processes.close()
+        receiver.close()
+        limiter_redis.kill()
