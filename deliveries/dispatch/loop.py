@@ -106,6 +106,7 @@ class Dispatcher:
         self._finished: list[AttemptReport] = []
         self._slot_freed = asyncio.Event()
         self._claiming = True
+        self._wake = wake
         recorder = asyncio.create_task(self._record_continuously())
         try:
             await self._claim_continuously(wake, stopping)
@@ -165,6 +166,11 @@ class Dispatcher:
             await self.admission.release([report.job for report in reports])
             if await self._record(reports):
                 failing_since = None
+                if any(r.job.ordered and r.verdict.outcome == "success" for r in reports):
+                    # The next deliveries of these entities are due now: claim them without
+                    # waiting for the idle interval (a chain of one entity's events moves
+                    # one record interval per step, not one idle interval more).
+                    self._wake.set()
                 await asyncio.sleep(self.record_interval)
                 continue
             failing_since = failing_since or loop.time()
