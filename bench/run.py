@@ -15,6 +15,9 @@ Scenarios (figures are medians over --runs):
  3b the throughput scenario against a receiver that takes 100 ms per response
  4  isolation: throughput with one extra subscription whose endpoint hangs until the timeout
  5  backlog: time to claim one batch with 10,000 and with 1,000,000 deliveries waiting for retry
+ 6  ordering: the throughput scenario's N events spread over 1,000 entities, to subscriptions
+    with `ordering: "entity"` (one delivery per entity at a time), as a ratio to the same
+    events with ordering off
 """
 
 import argparse
@@ -39,6 +42,9 @@ PYTHON = sys.executable
 CELERY = str(Path(PYTHON).parent / "celery")
 RECEIVER_PORTS = {"fast": 18081, "slow": 18082, "hang": 18083}
 DATABASE_NAME = "hookline_bench"
+# Entities the ordering scenario spreads its events over (the issue's figure): each entity's
+# events go one at a time, so at most this many deliveries per subscription are in flight.
+ORDERING_ENTITIES = 1_000
 
 
 def parse_args() -> argparse.Namespace:
@@ -231,6 +237,21 @@ class Bench:
             ("products.create.v0", generator.payload("products.create.v0")) for _ in range(count)
         ]
 
+    def entity_items(self, count: int, entities: int) -> list:
+        """`count` events cycling over `entities` entity ids, so each entity's events are
+        spread through the stream as interleaved updates would be."""
+        from events.payloads import PayloadGenerator
+
+        generator = PayloadGenerator(seed=1)
+        ids = [generator.world.uuid() for _ in range(entities)]
+        return [
+            (
+                "products.create.v0",
+                generator.payload("products.create.v0", ids[index % entities]),
+            )
+            for index in range(count)
+        ]
+
     def publish(self, items: list, batch: int = 500) -> None:
         from deliveries.services.publishing import events_publish_batch
 
@@ -305,6 +326,21 @@ class Bench:
             started = time.monotonic()
             self.publish(items)
             finished = self.wait_recorded(expected, [w.id for w in healthy])
+        return expected / (finished - started)
+
+    def ordering_throughput(self, ordered: bool) -> float:
+        """Scenario 6: deliveries/s of N events over ORDERING_ENTITIES entities, with the
+        subscriptions' ordering on or off (everything else as scenario 1)."""
+        self.reset()
+        webhooks = self.webhooks(
+            "fast", self.options.subscriptions, ordering="entity" if ordered else "none"
+        )
+        items = self.entity_items(self.options.events, ORDERING_ENTITIES)
+        expected = self.options.events * len(webhooks)
+        with self.cpu(f"ordering-{'on' if ordered else 'off'}"):
+            started = time.monotonic()
+            self.publish(items)
+            finished = self.wait_recorded(expected, [w.id for w in webhooks])
         return expected / (finished - started)
 
     def raw_baseline(self) -> float:
@@ -425,7 +461,7 @@ def median_of(runs: int, measure) -> float:
     return statistics.median(measure() for _ in range(runs))
 
 
-SCENARIOS = ("throughput", "slow", "hanging", "latency", "raw", "tasks", "backlog")
+SCENARIOS = ("throughput", "slow", "hanging", "latency", "raw", "tasks", "backlog", "ordering")
 
 
 def main() -> int:
@@ -436,7 +472,7 @@ def main() -> int:
     figures: dict[str, object] = {}
     runs = options.runs
     try:
-        if wanted & {"throughput", "slow", "hanging", "latency"}:
+        if wanted & {"throughput", "slow", "hanging", "latency", "ordering"}:
             workers = bench.hookline_workers()
             bench.warm_up()
             if "throughput" in wanted or "latency" in wanted:
@@ -452,6 +488,13 @@ def main() -> int:
             if "latency" in wanted:
                 latency_seconds = 3 if options.smoke else 10
                 figures["latency"] = bench.latency(figures["throughput"] / 2, latency_seconds)
+            if "ordering" in wanted:
+                figures["ordering_off"] = median_of(
+                    runs, lambda: bench.ordering_throughput(ordered=False)
+                )
+                figures["ordering_on"] = median_of(
+                    runs, lambda: bench.ordering_throughput(ordered=True)
+                )
             bench.processes.stop(workers)
         if "raw" in wanted:
             figures["baseline_raw"] = median_of(runs, bench.raw_baseline)
@@ -502,6 +545,13 @@ def report(options: argparse.Namespace, figures: dict) -> None:
         ("4 healthy throughput with a hanging endpoint", rate(hanging), ""),
         ("4 ratio to scenario 1", ratio(hanging, throughput), ">= 0.90"),
     ]
+    if "ordering_on" in figures:
+        ordered, unordered = figures["ordering_on"], figures["ordering_off"]
+        rows += [
+            (f"6 throughput, {ORDERING_ENTITIES:,} entities, ordering off", rate(unordered), ""),
+            ("6 the same with ordering per entity", rate(ordered), ""),
+            ("6 ratio ordering on / off", ratio(ordered, unordered), ">= 0.70"),
+        ]
     if "backlog" in figures:
         small, large = options.backlog
         backlog = figures["backlog"]
