@@ -17,7 +17,7 @@ import json
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, Protocol
 
@@ -29,6 +29,12 @@ from deliveries.models import Attempt, Delivery
 # Rows per statement: large enough to amortise the round trip, small enough to keep each
 # statement's memory modest.
 ROWS_PER_STATEMENT = 1000
+
+# Seconds a claim moves back an ordered delivery whose predecessor is unfinished: later claims
+# then pass over it instead of checking it again each time. Its predecessor's success releases
+# it at once (release_next_ordered), so this bounds only the wait after a give-up found by the
+# expiry sweep, or a success recorded while the claim that moved it back was running.
+PARK_SECONDS = 1.0
 
 # The columns a claim returns for each delivery, in this order.
 CLAIM_COLUMNS = (
@@ -143,6 +149,10 @@ class DeliveryStorage(Protocol):
         """Put claimed deliveries back to `pending` until their due time (not an attempt),
         where their claim token still matches."""
 
+    def release_next_ordered(self, *, finished_ids: Sequence[int], now: datetime) -> None:
+        """Make the next delivery of each finished ordered delivery's entity due at `now`
+        (a claim moved it back while it was blocked; see PARK_SECONDS)."""
+
     def latest_attempt_totals(
         self, *, webhook_ids: Collection[uuid.UUID], since: datetime
     ) -> dict[uuid.UUID, LatestAttemptTotals]:
@@ -186,26 +196,32 @@ class PostgresStorage:
     # at their cap or with an open circuit come in as arrays (usually empty: a per-row array
     # test, no join). An ordered delivery (ordering_entity_id set, only for subscriptions with
     # `ordering: "entity"`) waits while an earlier delivery of its entity is unfinished: one
-    # probe of delivery_order_idx; unordered rows stop at the IS NULL.
+    # probe of delivery_order_idx; unordered rows stop at the IS NULL. A blocked one found
+    # is moved back by PARK_SECONDS (`parked`), so claims pass over an ordered backlog once,
+    # not on every claim: the claim's work stays bounded by `limit`, whatever waits behind.
     _CLAIM_SQL_TEMPLATE = f"""
-    UPDATE {_DELIVERIES} AS d
-    SET state = 'sending', next_attempt_at = %(lease_ends_at)s, claim_token = %(token)s
-    FROM (
-        SELECT c.id FROM {_DELIVERIES} AS c
+    WITH scanned AS (
+        SELECT c.id, (c.ordering_entity_id IS NOT NULL AND EXISTS (
+            SELECT 1 FROM {_DELIVERIES} AS earlier
+            WHERE earlier.webhook_id = c.webhook_id
+                AND earlier.ordering_entity_id = c.ordering_entity_id
+                AND earlier.id < c.id
+                AND earlier.state IN ('pending', 'failed', 'sending', 'paused')
+        )) AS blocked
+        FROM {_DELIVERIES} AS c
         WHERE c.state IN ('pending', 'failed', 'sending') AND c.next_attempt_at <= %(now)s
             {{condition}}
-            AND (c.ordering_entity_id IS NULL OR NOT EXISTS (
-                SELECT 1 FROM {_DELIVERIES} AS earlier
-                WHERE earlier.webhook_id = c.webhook_id
-                    AND earlier.ordering_entity_id = c.ordering_entity_id
-                    AND earlier.id < c.id
-                    AND earlier.state IN ('pending', 'failed', 'sending', 'paused')
-            ))
         ORDER BY c.next_attempt_at, c.id
         LIMIT %(limit)s
         FOR UPDATE SKIP LOCKED
-    ) AS due
-    WHERE d.id = due.id
+    ), parked AS (
+        UPDATE {_DELIVERIES} AS d SET next_attempt_at = %(parked_until)s
+        FROM scanned WHERE d.id = scanned.id AND scanned.blocked
+    )
+    UPDATE {_DELIVERIES} AS d
+    SET state = 'sending', next_attempt_at = %(lease_ends_at)s, claim_token = %(token)s
+    FROM scanned
+    WHERE d.id = scanned.id AND NOT scanned.blocked
     RETURNING d.id, d.attempt_count, d.next_trigger, d.webhook_id, d.event_id, d.event_created_at
     """  # noqa: S608 - the names come from our model; every value is bound
     _CLAIM_SQL = _CLAIM_SQL_TEMPLATE.format(
@@ -236,6 +252,7 @@ class PostgresStorage:
                     "excluded": [str(webhook_id) for webhook_id in exclude_webhook_ids],
                     "open": [str(webhook_id) for webhook_id in open_circuit_webhook_ids],
                     "limit": limit,
+                    "parked_until": now + timedelta(seconds=PARK_SECONDS),
                 },
             )
             return [dict(zip(CLAIM_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
@@ -252,6 +269,7 @@ class PostgresStorage:
                     "now": now,
                     "webhook_id": str(webhook_id),
                     "limit": 1,
+                    "parked_until": now + timedelta(seconds=PARK_SECONDS),
                 },
             )
             return [dict(zip(CLAIM_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
@@ -337,6 +355,28 @@ class PostgresStorage:
                 template="(%s, %s::uuid, %s::timestamptz)",
                 page_size=ROWS_PER_STATEMENT,
             )
+
+    # The next unfinished delivery of each finished one's entity (delivery_order_idx), made due
+    # now if a claim had moved it back.
+    _RELEASE_NEXT_ORDERED_SQL = f"""
+    UPDATE {_DELIVERIES} AS d SET next_attempt_at = %(now)s
+    FROM {_DELIVERIES} AS finished
+    WHERE finished.id = ANY(%(ids)s::bigint[]) AND finished.ordering_entity_id IS NOT NULL
+        AND d.id = (
+            SELECT min(later.id) FROM {_DELIVERIES} AS later
+            WHERE later.webhook_id = finished.webhook_id
+                AND later.ordering_entity_id = finished.ordering_entity_id
+                AND later.id > finished.id
+                AND later.state IN ('pending', 'failed', 'sending', 'paused')
+        )
+        AND d.state = 'pending' AND d.next_attempt_at > %(now)s
+    """  # noqa: S608 - the names come from our model; every value is bound
+
+    def release_next_ordered(self, *, finished_ids: Sequence[int], now: datetime) -> None:
+        if not finished_ids:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(self._RELEASE_NEXT_ORDERED_SQL, {"ids": list(finished_ids), "now": now})
 
     LATEST_ATTEMPT_TOTALS = f"""
     SELECT webhook_id, count(*), count(*) FILTER (WHERE outcome = 'success'), avg(number - 1)
@@ -448,6 +488,9 @@ class OrmStorage:
                 ).update(
                     state=Delivery.State.PENDING, next_attempt_at=deferral.due_at, claim_token=None
                 )
+
+    def release_next_ordered(self, *, finished_ids: Sequence[int], now: datetime) -> None:
+        """Nothing to do: SQLite's claim leaves blocked ordered deliveries where they are."""
 
     def latest_attempt_totals(
         self, *, webhook_ids: Collection[uuid.UUID], since: datetime

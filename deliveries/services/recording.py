@@ -27,6 +27,10 @@ from webhooks.models import Webhook
 logger = logging.getLogger(__name__)
 
 REDACTED = "[redacted]"
+# The states after which an ordered delivery no longer holds back the next of its entity.
+_ORDERING_RELEASED_BY = frozenset(
+    {Delivery.State.SUCCEEDED.value, Delivery.State.GAVE_UP.value, Delivery.State.EXPIRED.value}
+)
 
 
 @dataclass(frozen=True)
@@ -109,7 +113,17 @@ def _record_in_one_transaction(reports: list[AttemptReport], now: datetime) -> C
     storage = delivery_storage()
     with transaction.atomic():
         storage.insert_attempts([_attempt_row(report) for report in reports])
-        storage.write_states([_state_change(report, now) for report in reports])
+        state_changes = [_state_change(report, now) for report in reports]
+        storage.write_states(state_changes)
+        # An ordered delivery that is done lets the next one of its entity go at once.
+        storage.release_next_ordered(
+            finished_ids=[
+                change.delivery_id
+                for report, change in zip(reports, state_changes, strict=True)
+                if report.job.ordered and change.values[0] in _ORDERING_RELEASED_BY
+            ],
+            now=now,
+        )
         webhooks_mark_results(
             succeeded={r.job.webhook_id for r in reports if r.verdict.outcome == "success"},
             failed={r.job.webhook_id for r in reports if r.verdict.outcome != "success"},
