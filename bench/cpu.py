@@ -15,6 +15,7 @@ ROLES = (
     ("receiver", "bench/receiver.py"),
     ("raw baseline", "bench/baseline_raw.py"),
     ("task baseline", "bench.baseline_tasks"),
+    ("embedded publisher", "bench/embedded.py"),
     ("hookline workers", "celery"),
     ("postgresql", "postgres"),
     ("redis", "redis-server"),

@@ -7,7 +7,8 @@ that it sees a settings module built for SQLite.
 
 Creates DIR/hookline.sqlite3 and DIR/broker, starts Hookline's workers on them, publishes N
 events to K subscriptions pointed at the receiver on PORT, waits for every attempt and writes
-{"throughput": deliveries/s, "samples": [[seconds, attempts], ...]} to OUT.
+{"throughput": deliveries/s, "samples": [[seconds, attempts], ...], "cpu": {role: cores}}
+to OUT.
 """
 
 import argparse
@@ -22,6 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.cpu import CpuMeter  # noqa: E402
+
 CELERY = str(Path(sys.executable).parent / "celery")
 # Seconds between counts of the recorded attempts (a count reads the whole attempts table:
 # not too often; often enough for the chart of throughput over time).
@@ -149,10 +152,12 @@ def main() -> int:
         # Published on a thread of its own (with its own connection), so that the samples
         # cover the publishing too.
         publisher = threading.Thread(target=publish_then_close, args=(options.events,))
-        started = time.monotonic()
-        publisher.start()
-        samples = wait_for(expected, started, already=warm_up)
-        publisher.join()
+        # Measured here, while the workers live (the CPU meter counts running processes).
+        with CpuMeter() as meter:
+            started = time.monotonic()
+            publisher.start()
+            samples = wait_for(expected, started, already=warm_up)
+            publisher.join()
     finally:
         if worker.poll() is None:
             os.killpg(worker.pid, signal.SIGTERM)
@@ -163,7 +168,9 @@ def main() -> int:
             worker.wait()
     delivered = options.events * options.subscriptions
     elapsed = samples[-1][0]
-    options.json.write_text(json.dumps({"throughput": delivered / elapsed, "samples": samples}))
+    options.json.write_text(
+        json.dumps({"throughput": delivered / elapsed, "samples": samples, "cpu": meter.shares()})
+    )
     return 0
 
 

@@ -4,7 +4,8 @@
     python bench/run.py --smoke    # seconds: small N, one run (the test suite runs this)
 
 It uses PostgreSQL and Redis as they run on this machine (DATABASE_URL's server, a database of
-its own named `hookline_bench`, dropped and created anew; REDIS_URL's server, database 13), and
+its own named `hookline_bench`, dropped and created anew; REDIS_URL's server, database 13;
+HOOKLINE_BENCH_DATABASE, HOOKLINE_BENCH_REDIS_DB and HOOKLINE_BENCH_PORT change them), and
 starts everything else itself: Hookline's workers, fast local receivers, the two baselines.
 
 Scenarios (figures are medians over --runs):
@@ -15,6 +16,13 @@ Scenarios (figures are medians over --runs):
  3b the throughput scenario against a receiver that takes 100 ms per response
  4  isolation: throughput with one extra subscription whose endpoint hangs until the timeout
  5  backlog: time to claim one batch with 10,000 and with 1,000,000 deliveries waiting for retry
+ 7  worker processes: scenario 1 with 1 and with 2 worker processes, in the same run
+ 8  sqlite: scenario 1 on the embedded default (`make run`'s SQLite file and filesystem broker,
+    bench/embedded.py, --sqlite-events events), as a ratio to scenario 1 of the same run
+
+Besides the table it writes the figures as JSON and a chart of throughput over time per
+scenario (raw baseline beside them) as a PNG, under bench/results/ unless --results says
+otherwise (the smoke mode: a temporary folder).
  6  ordering: the throughput scenario's N events spread over 1,000 entities, to subscriptions
     with `ordering: "entity"` (one delivery per entity at a time), as a ratio to the same
     events with ordering off
@@ -28,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,12 +45,17 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.chart import draw_chart  # noqa: E402
 from bench.cpu import CpuMeter, describe  # noqa: E402
 
 PYTHON = sys.executable
 CELERY = str(Path(PYTHON).parent / "celery")
-RECEIVER_PORTS = {"fast": 18081, "slow": 18082, "hang": 18083}
-DATABASE_NAME = "hookline_bench"
+# Two benchmarks on one machine (engineers side by side) each set these to their own values:
+# the receivers' first port, the database's name and the Redis database's number.
+_PORT = int(os.environ.get("HOOKLINE_BENCH_PORT", "18081"))
+RECEIVER_PORTS = {"fast": _PORT, "slow": _PORT + 1, "hang": _PORT + 2}
+DATABASE_NAME = os.environ.get("HOOKLINE_BENCH_DATABASE", "hookline_bench")
+REDIS_DATABASE = int(os.environ.get("HOOKLINE_BENCH_REDIS_DB", "13"))
 # Entities the ordering scenario spreads its events over (the issue's figure): each entity's
 # events go one at a time, so at most this many deliveries per subscription are in flight.
 ORDERING_ENTITIES = 1_000
@@ -63,7 +77,18 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--backlog", type=int, nargs=2, default=[10_000, 1_000_000])
     parser.add_argument("--worker-processes", type=int, default=2)
-    parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--json", help="write the figures to this file (default: in --results)")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        help="folder for the JSON and the PNG chart (default: bench/results/, smoke: a temp dir)",
+    )
+    parser.add_argument(
+        "--sqlite-events",
+        type=int,
+        default=10_000,
+        help="events for the embedded-default scenario (SQLite is slower to fill)",
+    )
     parser.add_argument(
         "--only",
         nargs="+",
@@ -75,6 +100,13 @@ def parse_args() -> argparse.Namespace:
         options.events, options.subscriptions, options.runs = 300, 2, 1
         options.task_baseline_deliveries = 200
         options.backlog = [1_000, 10_000]
+        options.sqlite_events = 200
+    if options.results is None:
+        options.results = (
+            Path(tempfile.mkdtemp(prefix="hookline-bench-results-"))
+            if options.smoke
+            else ROOT / "bench" / "results"
+        )
     return options
 
 
@@ -87,7 +119,9 @@ def database_urls() -> tuple[str, str]:
 
 ADMIN_URL, BENCH_URL = database_urls()
 REDIS_URL = urlunsplit(
-    urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))._replace(path="/13")
+    urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))._replace(
+        path=f"/{REDIS_DATABASE}"
+    )
 )
 ENVIRONMENT = {
     **os.environ,
@@ -186,6 +220,8 @@ class Bench:
 
         self.account = Account.objects.create(name="bench")
         self.cpu_shares: dict[str, dict[str, float]] = {}
+        # Scenario -> [[seconds since its start, deliveries recorded], ...] (its last run).
+        self.timelines: dict[str, list[list[float]]] = {}
         for name, port in RECEIVER_PORTS.items():
             extra = {"slow": ["--latency-ms", "100"], "hang": ["--hang"]}.get(name, [])
             self.processes.start(
@@ -200,6 +236,35 @@ class Bench:
         with CpuMeter() as meter:
             yield
         self.cpu_shares[scenario] = meter.shares()
+
+    @contextmanager
+    def timeline(self, scenario: str, webhook_ids: list | None = None) -> Iterator[None]:
+        """Sample the attempts recorded during the scenario (for the chart), on a thread of its
+        own with its own connection, so that publishing is sampled too."""
+        from django.db import connection
+
+        samples: list[list[float]] = []
+        done = threading.Event()
+        started = time.monotonic()
+
+        def sample() -> None:
+            try:
+                while not done.is_set():
+                    recorded = self.attempts_recorded(webhook_ids)
+                    samples.append([time.monotonic() - started, recorded])
+                    done.wait(TIMELINE_INTERVAL_SECONDS)
+            finally:
+                connection.close()
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        try:
+            yield
+        finally:
+            done.set()
+            sampler.join()
+        samples.append([time.monotonic() - started, self.attempts_recorded(webhook_ids)])
+        self.timelines[scenario] = samples
 
     def reset(self) -> None:
         from django.db import connection
@@ -277,7 +342,9 @@ class Bench:
             time.sleep(0.2)  # a count over every attempt: not too often
         raise RuntimeError(f"only {self.attempts_recorded(webhook_ids)} of {expected} attempts")
 
-    def celery_workers(self, name: str, app: str, *extra: str) -> subprocess.Popen[bytes]:
+    def celery_workers(
+        self, name: str, app: str, *extra: str, processes: int | None = None
+    ) -> subprocess.Popen[bytes]:
         return self.processes.start(
             name,
             [
@@ -288,7 +355,7 @@ class Bench:
                 "--pool",
                 "prefork",
                 "--concurrency",
-                str(self.options.worker_processes),
+                str(processes or self.options.worker_processes),
                 "--loglevel",
                 "WARNING",
                 "--without-gossip",
@@ -298,8 +365,8 @@ class Bench:
             ],
         )
 
-    def hookline_workers(self) -> subprocess.Popen[bytes]:
-        return self.celery_workers("hookline-worker", "config")
+    def hookline_workers(self, processes: int | None = None) -> subprocess.Popen[bytes]:
+        return self.celery_workers("hookline-worker", "config", processes=processes)
 
     def warm_up(self) -> None:
         self.reset()
@@ -308,7 +375,9 @@ class Bench:
         self.wait_recorded(50, timeout=60)
 
     # --- scenarios -------------------------------------------------------------------------
-    def throughput(self, receiver: str = "fast", hanging: bool = False) -> float:
+    def throughput(
+        self, receiver: str = "fast", hanging: bool = False, label: str | None = None
+    ) -> float:
         self.reset()
         healthy = self.webhooks(receiver, self.options.subscriptions)
         if hanging:
@@ -322,7 +391,8 @@ class Bench:
             )
         items = self.items(self.options.events)
         expected = self.options.events * len(healthy)
-        with self.cpu(f"throughput-{receiver}{'-hanging' if hanging else ''}"):
+        label = label or f"throughput-{receiver}{'-hanging' if hanging else ''}"
+        with self.cpu(label), self.timeline(label, [w.id for w in healthy]):
             started = time.monotonic()
             self.publish(items)
             finished = self.wait_recorded(expected, [w.id for w in healthy])
@@ -359,7 +429,7 @@ class Bench:
         time.sleep(1)
         items = self.items(self.options.events)
         expected = self.options.events * len(webhooks)
-        with self.cpu("raw baseline"):
+        with self.cpu("raw baseline"), self.timeline("raw baseline"):
             started = time.monotonic()
             self.publish(items)
             finished = self.wait_recorded(expected)
@@ -391,6 +461,38 @@ class Bench:
         finished = self.wait_recorded(expected)
         self.processes.stop(worker)
         return expected / (finished - started)
+
+    def embedded(self) -> float:
+        """Scenario 8: scenario 1 on the embedded default, in a process of its own
+        (bench/embedded.py) against the same fast receiver."""
+        folder = Path(tempfile.mkdtemp(prefix="hookline-bench-sqlite-"))
+        output = folder / "figures.json"
+        subprocess.run(
+            [
+                PYTHON,
+                "bench/embedded.py",
+                "--folder",
+                str(folder),
+                "--port",
+                str(RECEIVER_PORTS["fast"]),
+                "--events",
+                str(self.options.sqlite_events),
+                "--subscriptions",
+                str(self.options.subscriptions),
+                "--worker-processes",
+                str(self.options.worker_processes),
+                "--json",
+                str(output),
+            ],
+            cwd=ROOT,
+            check=True,
+            timeout=900,
+        )
+        figures = json.loads(output.read_text())
+        self.timelines["sqlite (embedded)"] = figures["samples"]
+        # Measured inside: the meter here would miss its processes, gone by the end.
+        self.cpu_shares["sqlite (embedded)"] = figures["cpu"]
+        return figures["throughput"]
 
     def latency(self, deliveries_per_second: float, seconds: float) -> dict[str, float]:
         from django.db import connection
@@ -461,7 +563,22 @@ def median_of(runs: int, measure) -> float:
     return statistics.median(measure() for _ in range(runs))
 
 
-SCENARIOS = ("throughput", "slow", "hanging", "latency", "raw", "tasks", "backlog", "ordering")
+SCENARIOS = (
+    "throughput",
+    "slow",
+    "hanging",
+    "latency",
+    "raw",
+    "tasks",
+    "backlog",
+    "ordering",
+    "processes",
+    "sqlite",
+)
+# Seconds between counts of the recorded attempts for the chart (each is a count query).
+TIMELINE_INTERVAL_SECONDS = 0.25
+# Worker processes compared by scenario 7 (this machine has two cores).
+SCALING_PROCESSES = (1, 2)
 
 
 def main() -> int:
@@ -471,6 +588,8 @@ def main() -> int:
     bench = Bench(options)
     figures: dict[str, object] = {}
     runs = options.runs
+    if "sqlite" in wanted:
+        wanted.add("throughput")  # its ratio's denominator, from the same run
     try:
         if wanted & {"throughput", "slow", "hanging", "latency", "ordering"}:
             workers = bench.hookline_workers()
@@ -496,6 +615,17 @@ def main() -> int:
                     runs, lambda: bench.ordering_throughput(ordered=True)
                 )
             bench.processes.stop(workers)
+        if "processes" in wanted:
+            figures["throughput_by_worker_processes"] = {}
+            for processes in SCALING_PROCESSES:
+                workers = bench.hookline_workers(processes)
+                bench.warm_up()
+                figures["throughput_by_worker_processes"][processes] = median_of(
+                    runs, lambda p=processes: bench.throughput(label=f"{p} worker process(es)")
+                )
+                bench.processes.stop(workers)
+        if "sqlite" in wanted:
+            figures["throughput_sqlite"] = median_of(runs, bench.embedded)
         if "raw" in wanted:
             figures["baseline_raw"] = median_of(runs, bench.raw_baseline)
         if "tasks" in wanted:
@@ -505,10 +635,25 @@ def main() -> int:
     finally:
         bench.processes.stop_all()
     figures["cpu_cores_by_role"] = bench.cpu_shares
+    figures["timelines"] = bench.timelines
     report(options, figures)
-    if options.json:
-        Path(options.json).write_text(json.dumps(figures, indent=2, default=str))
+    save_results(options, figures)
     return 0
+
+
+def save_results(options: argparse.Namespace, figures: dict) -> None:
+    """The figures as JSON and the chart as PNG, named after the run's start (UTC)."""
+    options.results.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    json_path = Path(options.json) if options.json else options.results / f"run-{stamp}.json"
+    json_path.write_text(json.dumps(figures, indent=2, default=str))
+    png_path = options.results / f"run-{stamp}.png"
+    title = (
+        f"Hookline benchmark ({'smoke' if options.smoke else 'full'}: N={options.events} x "
+        f"{options.subscriptions}, {options.worker_processes} worker processes)"
+    )
+    draw_chart(figures["timelines"], png_path, title=title)
+    print(f"\nFigures: {json_path}\nChart:   {png_path}")
 
 
 def report(options: argparse.Namespace, figures: dict) -> None:
@@ -559,6 +704,20 @@ def report(options: argparse.Namespace, figures: dict) -> None:
             (f"5 claim a batch, {small:,} waiting (ms)", f"{backlog[small] * 1000:.1f}", ""),
             (f"5 claim a batch, {large:,} waiting (ms)", f"{backlog[large] * 1000:.1f}", ""),
             ("5 ratio", ratio(backlog[large], backlog[small]), "<= 2"),
+        ]
+    by_processes = figures.get("throughput_by_worker_processes")
+    if by_processes:
+        one, two = (by_processes.get(p) for p in SCALING_PROCESSES)
+        rows += [
+            ("7 throughput, 1 worker process", rate(one), ""),
+            ("7 throughput, 2 worker processes", rate(two), ""),
+            ("7 ratio 2 / 1 processes", ratio(two, one), ""),
+        ]
+    if "throughput_sqlite" in figures:
+        sqlite = figures["throughput_sqlite"]
+        rows += [
+            (f"8 sqlite (embedded) throughput, N={options.sqlite_events:,}", rate(sqlite), ""),
+            ("8 ratio to PostgreSQL (scenario 1)", ratio(sqlite, throughput), ""),
         ]
     mode = "smoke" if options.smoke else "full"
     print(
