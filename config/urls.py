@@ -14,6 +14,7 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
     path("metrics/", metrics),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("api/v0/", include("api.tillhub.urls")),  # before api/: its catch-all 404
     path("api/", include("api.urls")),
     path("", include("dashboard.urls")),
 ]
