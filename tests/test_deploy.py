@@ -52,6 +52,8 @@ def test_check_deploy_finds_nothing_with_the_production_values(tmp_path):
         **_compose_environment("web"),
         "HOOKLINE_VAR_DIR": str(tmp_path),
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        # The compose volume's path does not exist here; the metrics files go to a temp dir.
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
     }
     assert environment["DEBUG"] == "false"
 
