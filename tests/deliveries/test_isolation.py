@@ -42,7 +42,7 @@ def test_requests_hanging_for_long_never_hold_back_deliveries_published_meanwhil
         )
         webhook_create(account=account, url=receiver.url(), events=["customers.update.v0"])
         for _ in range(3):
-            event_publish(account=account, key="stocks.update.v0", payload={})
+            event_publish(account=account, key="stocks.update.v0")
         wait_until(lambda: len(hanging.requests) == 3, timeout=10)
 
         # when: a healthy subscription gets an event every second for 6 s while they hang

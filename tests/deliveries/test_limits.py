@@ -34,7 +34,7 @@ def test_rate_limit_spreads_deliveries_without_failures(stack, account, receiver
     webhook_create(account=account, url=receiver.url(), events=[EVENT], rate_per_second=5, burst=1)
 
     # when
-    published = [event_publish(account=account, key=EVENT, payload={}) for _ in range(8)]
+    published = [event_publish(account=account, key=EVENT) for _ in range(8)]
 
     # then: all delivered, none counted as a failed attempt, ~1.4 s from first to last
     ids = [p.event.id for p in published]
@@ -68,7 +68,7 @@ def test_a_hanging_endpoint_holds_only_its_in_flight_cap_and_never_slows_others(
 
         # when
         for _ in range(6):
-            event_publish(account=account, key=EVENT, payload={})
+            event_publish(account=account, key=EVENT)
         time.sleep(0.5)
         started = time.monotonic()
         healthy = [
