@@ -12,6 +12,7 @@ import signal
 import sys
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -113,7 +114,9 @@ async def main(database_url: str, webhooks: dict[str, dict[str, str]]) -> None:
         attempts, updates = [], []
         for row, started, duration, status in results:
             ok = status is not None and 200 <= status < 300
-            stamp = psycopg2.TimestampFromTicks(started)
+            # Not psycopg2.TimestampFromTicks: it rounds .9999995 s up to a microsecond of
+            # 1,000,000 and raises (it stopped a benchmark run).
+            stamp = datetime.fromtimestamp(started, UTC)
             attempts.append(
                 (
                     row[0],
