@@ -32,10 +32,15 @@ from deliveries.models import Attempt, Delivery
 ROWS_PER_STATEMENT = 1000
 
 # Seconds a claim moves back an ordered delivery whose predecessor is unfinished: later claims
-# then pass over it instead of checking it again each time. Its predecessor's success releases
-# it at once (release_next_ordered), so this bounds only the wait after a give-up found by the
-# expiry sweep, or a success recorded while the claim that moved it back was running.
-PARK_SECONDS = 1.0
+# then pass over it instead of checking it again each time. Its predecessor's success, give-up
+# or expiry releases it at once (release_next_ordered), so this bounds only rarer waits: after
+# an expiry by the sweep, or a success committed in the instant between a claim's snapshot and
+# its moving the delivery back. 10 s: an ordered backlog is re-checked every 10 s at most.
+PARK_SECONDS = 10.0
+# Claim statements one claim may run while they only move blocked ordered deliveries back
+# (each scans at most `limit` rows): 8 x 500 rows, about what one claim behind a large
+# backlog reads anyway.
+PARKING_ROUNDS = 8
 
 # The columns a claim returns for each delivery, in this order.
 CLAIM_COLUMNS = (
@@ -218,12 +223,18 @@ class PostgresStorage:
     ), parked AS (
         UPDATE {_DELIVERIES} AS d SET next_attempt_at = %(parked_until)s
         FROM scanned WHERE d.id = scanned.id AND scanned.blocked
+        RETURNING d.id
+    ), claimed AS (
+        UPDATE {_DELIVERIES} AS d
+        SET state = 'sending', next_attempt_at = %(lease_ends_at)s, claim_token = %(token)s
+        FROM scanned
+        WHERE d.id = scanned.id AND NOT scanned.blocked
+        RETURNING d.id, d.attempt_count, d.next_trigger, d.webhook_id, d.event_id,
+            d.event_created_at
     )
-    UPDATE {_DELIVERIES} AS d
-    SET state = 'sending', next_attempt_at = %(lease_ends_at)s, claim_token = %(token)s
-    FROM scanned
-    WHERE d.id = scanned.id AND NOT scanned.blocked
-    RETURNING d.id, d.attempt_count, d.next_trigger, d.webhook_id, d.event_id, d.event_created_at
+    SELECT id, attempt_count, next_trigger, webhook_id, event_id, event_created_at FROM claimed
+    UNION ALL
+    SELECT id, NULL, NULL, NULL, NULL, NULL FROM parked
     """  # noqa: S608 - the names come from our model; every value is bound
     _CLAIM_SQL = _CLAIM_SQL_TEMPLATE.format(
         condition="""AND NOT (c.webhook_id = ANY(%(excluded)s::uuid[]))
@@ -243,37 +254,66 @@ class PostgresStorage:
         exclude_webhook_ids: Collection[uuid.UUID],
         open_circuit_webhook_ids: Collection[uuid.UUID] = (),
     ) -> list[dict[str, Any]]:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                self._CLAIM_SQL,
-                {
-                    "lease_ends_at": lease_ends_at,
-                    "token": token,
-                    "now": now,
-                    "excluded": [str(webhook_id) for webhook_id in exclude_webhook_ids],
-                    "open": [str(webhook_id) for webhook_id in open_circuit_webhook_ids],
-                    "limit": limit,
-                    "parked_until": now + timedelta(seconds=PARK_SECONDS),
-                },
-            )
-            return [dict(zip(CLAIM_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
+        return self._claim_in_rounds(
+            self._CLAIM_SQL,
+            {
+                "excluded": [str(webhook_id) for webhook_id in exclude_webhook_ids],
+                "open": [str(webhook_id) for webhook_id in open_circuit_webhook_ids],
+            },
+            limit=limit,
+            now=now,
+            lease_ends_at=lease_ends_at,
+            token=token,
+        )
 
     def claim_oldest_due(
         self, *, webhook_id: uuid.UUID, now: datetime, lease_ends_at: datetime, token: uuid.UUID
     ) -> list[dict[str, Any]]:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                self._CLAIM_OLDEST_SQL,
-                {
-                    "lease_ends_at": lease_ends_at,
-                    "token": token,
-                    "now": now,
-                    "webhook_id": str(webhook_id),
-                    "limit": 1,
-                    "parked_until": now + timedelta(seconds=PARK_SECONDS),
-                },
-            )
-            return [dict(zip(CLAIM_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
+        return self._claim_in_rounds(
+            self._CLAIM_OLDEST_SQL,
+            {"webhook_id": str(webhook_id)},
+            limit=1,
+            now=now,
+            lease_ends_at=lease_ends_at,
+            token=token,
+        )
+
+    def _claim_in_rounds(
+        self,
+        sql: str,
+        condition: dict[str, object],
+        *,
+        limit: int,
+        now: datetime,
+        lease_ends_at: datetime,
+        token: uuid.UUID,
+    ) -> list[dict[str, Any]]:
+        """Run the claim, again while it moved blocked ordered deliveries back and claimed
+        fewer than `limit` (at most PARKING_ROUNDS times, each its own short transaction):
+        a claim that came back short only because an ordered backlog stood in front would
+        otherwise leave the worker idle with work due. Unordered work takes one round."""
+        claimed: list[dict[str, Any]] = []
+        for _ in range(PARKING_ROUNDS):
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    sql,
+                    {
+                        **condition,
+                        "lease_ends_at": lease_ends_at,
+                        "token": token,
+                        "now": now,
+                        "limit": limit - len(claimed),
+                        "parked_until": now + timedelta(seconds=PARK_SECONDS),
+                    },
+                )
+                rows = cursor.fetchall()
+            # Parked rows come back with NULL in the claim's other columns.
+            claimed += [
+                dict(zip(CLAIM_COLUMNS, row, strict=True)) for row in rows if row[1] is not None
+            ]
+            if len(claimed) >= limit or all(row[1] is not None for row in rows):
+                break
+        return claimed
 
     # Attempts of deliveries that still exist (their subscription may have been deleted while
     # they were in flight), checked in the INSERT itself rather than by a query before it.
