@@ -11,8 +11,10 @@ from events.catalog import KNOWN_EVENT_KEYS
 @extend_schema_field(
     {
         "type": "string",
-        "enum": list(KNOWN_EVENT_KEYS),
-        "description": "An event key of the catalog (`GET /api/v1/event-types/`). On input the "
+        "maxLength": 64,
+        "example": KNOWN_EVENT_KEYS[0],
+        "description": "An event key of the catalog (`GET /api/v1/event-types/`): a built-in "
+        f"one ({', '.join(KNOWN_EVENT_KEYS)}) or one of the account's own types. On input the "
         "colon form (`products:create:v0`) and the singular entity (`product.create.v0`) are "
         "accepted too; output is always canonical.",
     }
