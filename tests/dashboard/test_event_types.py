@@ -41,7 +41,7 @@ def test_the_page_shows_builtins_and_own_types_with_schema_and_example(signed_in
     assert 'id="event-type-products.create.v0"' in html
     assert 'id="event-type-invoices.paid.v1"' in html
     assert 'id="entity-invoice"' in html and 'id="entity-stocks-book"' in html
-    assert html.count("<summary>JSON Schema</summary>") == 10
+    assert html.count("<summary>JSON Schema</summary>") == 13  # 9 Tillhub, 3 hookline, 1 own
     assert "&quot;minimum&quot;: 0" in html  # the schema, pretty-printed
     assert "&quot;number&quot;: &quot;RE-1&quot;" in html  # the example
     assert reverse("dashboard:event-type-edit", args=["invoices.paid.v1"]) in html
@@ -137,6 +137,14 @@ def test_the_webhook_form_picks_from_the_catalog_grouped_by_entity_with_own_type
 
     # then: one group per entity, the own type among them
     groups = re.findall(r"<div><label>([a-z-]+)</label>", html)
-    assert groups == ["transaction", "customer", "product", "stocks-book", "balance", "invoice"]
+    assert groups == [
+        "transaction",
+        "customer",
+        "product",
+        "stocks-book",
+        "balance",
+        "webhook",
+        "invoice",
+    ]
     assert 'value="invoices.paid.v1"' in html
     assert 'value="transactions.create.v0"' in html
