@@ -2,18 +2,19 @@
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncDay, TruncHour, TruncMinute
 from django.utils import timezone
 
 from deliveries.engine.numbers import NumberRefused, is_ascii_digits, parse_int
 from deliveries.models import Attempt, Delivery
 from deliveries.storage import LatestAttemptTotals, delivery_storage
+from events.catalog import EVENT_TYPES, UnknownEventKey, canonical_event_key
 from events.models import Event
 from events.selectors import clean_event_and_range
 from webhooks.models import Webhook
@@ -453,10 +454,6 @@ class WebhookEventFilter:
 
     def clean(self) -> "WebhookEventFilter":
         """Validated and canonical (event keys and entities); ValidationError naming the field."""
-        from dataclasses import replace
-
-        from events.catalog import EVENT_TYPES, UnknownEventKey, canonical_event_key
-
         errors: dict[str, list[str]] = {}
         keys: list[str] = []
         for raw in self.event_keys:
@@ -492,7 +489,6 @@ class WebhookEventFilter:
 
     def allowed_keys(self) -> set[str] | None:
         """The catalog keys the key criteria leave, or None when none was given."""
-        from events.catalog import EVENT_TYPES
 
         if not (self.event_keys or self.entities or self.actions or self.version is not None):
             return None
@@ -511,7 +507,6 @@ def webhook_events(
 ) -> QuerySet[Delivery]:
     """The subscription's deliveries selected by `filters` (already cleaned), newest first,
     with their event loaded (and their attempts, oldest first, when `with_attempts`)."""
-    from django.db.models import Prefetch
 
     deliveries = delivery_history(webhook=webhook).select_related("event", "webhook")
     if filters.deleted or (
