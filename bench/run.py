@@ -84,6 +84,9 @@ def parse_args() -> argparse.Namespace:
         help="folder for the JSON and the PNG chart (default: bench/results/, smoke: a temp dir)",
     )
     parser.add_argument(
+        "--note", default="", help="a line for the chart's title, e.g. 'machine busy, run 2'"
+    )
+    parser.add_argument(
         "--sqlite-events",
         type=int,
         default=10_000,
@@ -651,6 +654,7 @@ def save_results(options: argparse.Namespace, figures: dict) -> None:
     title = (
         f"Hookline benchmark ({'smoke' if options.smoke else 'full'}: N={options.events} x "
         f"{options.subscriptions}, {options.worker_processes} worker processes)"
+        + (f"\n{options.note}" if options.note else "")
     )
     draw_chart(figures["timelines"], png_path, title=title)
     print(f"\nFigures: {json_path}\nChart:   {png_path}")
