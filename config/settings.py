@@ -274,7 +274,6 @@ SPECTACULAR_SETTINGS = {
         "DeliveryStateEnum": "deliveries.models.Delivery.State",
         "DeliveryTriggerEnum": "deliveries.models.Delivery.Trigger",
         "EventSourceEnum": "events.models.Event.Source",
-        "EventKeyEnum": "events.catalog.KNOWN_EVENT_KEYS",
         "PreflightCheckNameEnum": "api.webhooks.PREFLIGHT_CHECK_CHOICES",
         "PreflightCheckStatusEnum": "api.webhooks.PREFLIGHT_STATUS_CHOICES",
     },

@@ -5,13 +5,42 @@ from typing import Any
 import pytest
 import redis
 from django.conf import settings
+from django.core.management.base import CommandError
 from django.db import connection
+from django.test import TransactionTestCase
 
 from accounts.services import account_create
 from simulator.receiver import ReceiverConfig
 from tests.support.processes import CeleryProcesses
 from tests.support.receivers import ScriptedReceiver
 from tests.support.reference_receiver import RunningReceiver
+
+# Attempts at flushing the test database after a test that ran with real workers.
+FLUSH_ATTEMPTS = 5
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_survives_a_worker_deadlock() -> Iterator[None]:
+    """Retry the flush that ends a transactional test when PostgreSQL picks it as a deadlock's
+    victim. A module's workers keep claiming while the test database is truncated between its
+    tests; TRUNCATE takes its locks table by table, a claim's transaction takes them in another
+    order, and PostgreSQL then aborts one of the two. The worker retries its claim by design;
+    the flush did not, which left the next test a dirty database."""
+    original = TransactionTestCase._fixture_teardown
+
+    def teardown(self: TransactionTestCase) -> None:
+        for attempt in range(FLUSH_ATTEMPTS):
+            try:
+                original(self)
+                return
+            except CommandError as error:
+                if "deadlock" not in str(error.__cause__) or attempt == FLUSH_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.2)
+
+    TransactionTestCase._fixture_teardown = teardown  # type: ignore[method-assign]
+    yield
+    TransactionTestCase._fixture_teardown = original  # type: ignore[method-assign]
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 20, interval: float = 0.05) -> Any:
