@@ -16,7 +16,7 @@ from deliveries.models import Delivery
 from deliveries.observability import events_published
 from deliveries.storage import delivery_storage
 from deliveries.wakeup import wake_dispatcher
-from events.catalog import BUILTIN_EVENT_TYPES, UnknownEventKey
+from events.catalog import BUILTIN_EVENT_TYPES, OPERATIONAL_EVENT_TYPES, UnknownEventKey
 from events.envelope import compact_json
 from events.models import Event
 from events.payloads import PayloadGenerator
@@ -224,6 +224,15 @@ def event_publish(
     except UnknownEventKey as error:
         raise ValidationError({"event": str(error)}) from error
     key = event_type.key
+    if source == Event.Source.API and key in OPERATIONAL_EVENT_TYPES:
+        # Receivers trust these to come from Hookline about their own subscriptions; an
+        # account publishing one would forge them. Test events may still show their shape.
+        raise ValidationError(
+            {
+                "event": f"{key} is published by Hookline itself, when it happens; not through "
+                "the API. Send it as a test event to see its shape."
+            }
+        )
     fingerprint = (
         _request_fingerprint(key, payload, entity_instance_id) if idempotency_key else None
     )

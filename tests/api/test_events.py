@@ -62,6 +62,25 @@ def test_publish_without_a_payload_generates_a_realistic_one(api, tenant):
     assert len(payload) > 3  # a whole customer, not a stub
 
 
+def test_an_operational_event_cannot_be_published_through_the_api(api, tenant):
+    # given: a subscription that listens for Hookline's own operational events
+    webhook = create_webhook(tenant.account, events=["hookline.webhook_disabled.v1"])
+
+    # when: the account tries to publish one itself
+    response = api.post(URL, {"event": "hookline.webhook_disabled.v1"}, format="json")
+
+    # then: refused, nothing stored; a test event still shows the type's shape
+    assert response.status_code == 400
+    assert "published by Hookline itself" in response.json()["errors"]["event"][0]
+    assert not Event.objects.exists()
+    test = api.post(
+        f"/api/v1/webhooks/{webhook.id}/test/",
+        {"events": ["hookline.webhook_disabled.v1"]},
+        format="json",
+    )
+    assert test.status_code in (200, 202), test.json()
+
+
 def test_same_idempotency_key_returns_the_first_answer_and_creates_nothing(api, tenant):
     # given
     create_webhook(tenant.account)
