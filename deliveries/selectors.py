@@ -18,6 +18,7 @@ from events.catalog import EVENT_TYPES, UnknownEventKey, canonical_event_key
 from events.models import Event
 from events.selectors import clean_event_and_range
 from webhooks.models import Webhook
+from webhooks.selectors import webhooks_for_account
 
 # Status filter words: the stored states, plus the dashboard's colours.
 STATUS_GROUPS: dict[str, tuple[str, ...]] = {
@@ -41,12 +42,41 @@ class HistoryFilter:
 
     def clean(self) -> "HistoryFilter":
         """Validated and canonical; raises ValidationError naming the bad field."""
-        event, errors = clean_event_and_range(self.event, self.since, self.until)
-        if self.status and self.status not in STATUS_GROUPS:
-            errors["status"] = f"Unknown status; use one of: {', '.join(STATUS_GROUPS)}."
+        event, errors = _clean_history_fields(self.status, self.event, self.since, self.until)
         if errors:
             raise ValidationError(errors)
         return HistoryFilter(self.status or None, event, self.since, self.until)
+
+
+def _clean_history_fields(
+    status: str | None, event: str | None, since: datetime | None, until: datetime | None
+) -> tuple[str | None, dict[str, str]]:
+    """The canonical event key and a message per bad field of the filters the history and the
+    account-wide search share."""
+    event, errors = clean_event_and_range(event, since, until)
+    if status and status not in STATUS_GROUPS:
+        errors["status"] = f"Unknown status; use one of: {', '.join(STATUS_GROUPS)}."
+    return event, errors
+
+
+def _narrowed(
+    deliveries: QuerySet[Delivery],
+    *,
+    status: str | None,
+    event: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> QuerySet[Delivery]:
+    """`deliveries` narrowed by the (cleaned) filters the history and the search share."""
+    if status:
+        deliveries = deliveries.filter(state__in=STATUS_GROUPS[status])
+    if event:
+        deliveries = deliveries.filter(event_key=event)
+    if since:
+        deliveries = deliveries.filter(created_at__gte=since)
+    if until:
+        deliveries = deliveries.filter(created_at__lte=until)
+    return deliveries
 
 
 def delivery_history(
@@ -55,14 +85,13 @@ def delivery_history(
     """The subscription's deliveries, newest first, narrowed by `filters` (already cleaned)."""
     deliveries = Delivery.objects.filter(webhook=webhook)
     if filters is not None:
-        if filters.status:
-            deliveries = deliveries.filter(state__in=STATUS_GROUPS[filters.status])
-        if filters.event:
-            deliveries = deliveries.filter(event_key=filters.event)
-        if filters.since:
-            deliveries = deliveries.filter(created_at__gte=filters.since)
-        if filters.until:
-            deliveries = deliveries.filter(created_at__lte=filters.until)
+        deliveries = _narrowed(
+            deliveries,
+            status=filters.status,
+            event=filters.event,
+            since=filters.since,
+            until=filters.until,
+        )
     return deliveries.order_by("-created_at", "-id")
 
 
@@ -93,9 +122,7 @@ class DeliverySearch:
 
     def clean(self) -> "DeliverySearch":
         """Validated and canonical; raises ValidationError naming the bad field."""
-        event, errors = clean_event_and_range(self.event, self.since, self.until)
-        if self.status and self.status not in STATUS_GROUPS:
-            errors["status"] = f"Unknown status; use one of: {', '.join(STATUS_GROUPS)}."
+        event, errors = _clean_history_fields(self.status, self.event, self.since, self.until)
         status_code = (self.status_code or "").strip().lower()
         if status_code and not _STATUS_CODE.match(status_code):
             errors["status_code"] = "Use a class such as 4xx or a code such as 503."
@@ -148,18 +175,16 @@ def delivery_search(*, account_id: object, search: DeliverySearch) -> QuerySet[D
     Read along delivery_created_idx (newest first) or, for one subscription, its history
     indexes; `q` narrows to a handful of rows through the primary key or the event.
     """
-    webhook_ids = Webhook.objects.filter(account_id=account_id).values("id")
+    webhook_ids = webhooks_for_account(account_id=account_id).values("id")
     if search.webhook_id:
         webhook_ids = webhook_ids.filter(id=search.webhook_id)
-    deliveries = Delivery.objects.filter(webhook_id__in=webhook_ids)
-    if search.status:
-        deliveries = deliveries.filter(state__in=STATUS_GROUPS[search.status])
-    if search.event:
-        deliveries = deliveries.filter(event_key=search.event)
-    if search.since:
-        deliveries = deliveries.filter(created_at__gte=search.since)
-    if search.until:
-        deliveries = deliveries.filter(created_at__lte=search.until)
+    deliveries = _narrowed(
+        Delivery.objects.filter(webhook_id__in=webhook_ids),
+        status=search.status,
+        event=search.event,
+        since=search.since,
+        until=search.until,
+    )
     if search.status_code:
         match = _STATUS_CODE.match(search.status_code)
         assert match is not None  # cleaned
@@ -359,7 +384,7 @@ def webhooks_overview(*, account_id: object, now: datetime | None = None) -> lis
         .values("started_at")[:1]
     )
     webhooks = list(
-        Webhook.objects.filter(account_id=account_id)
+        webhooks_for_account(account_id=account_id)
         .select_related("circuit")  # the health column (circuit breaker), in the same query
         .annotate(last_attempt_at=Subquery(last_attempt))
         .order_by("-created_at")
