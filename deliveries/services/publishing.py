@@ -267,7 +267,7 @@ def event_publish(
                 else webhooks_subscribed(account_id=account.id, key=key)
             )
             Delivery.objects.bulk_create(
-                [_new_delivery(event, webhook, now) for webhook in targets]
+                [fanout_delivery(event, webhook, now) for webhook in targets]
             )
             events_published(event_ids=[event.id], keys=[key], deliveries=len(targets))
             if any(webhook.active for webhook in targets):
@@ -382,7 +382,9 @@ def _ordering_entity_id(webhook: Webhook, entity_instance_id: object) -> uuid.UU
     return uuid.UUID(str(entity_instance_id))
 
 
-def _new_delivery(event: Event, webhook: Webhook, now: datetime) -> Delivery:
+def fanout_delivery(event: Event, webhook: Webhook, now: datetime) -> Delivery:
+    """The (unsaved) delivery of `event` to `webhook` as fan-out makes it: due now, or paused
+    for an inactive subscription, with its ordering key. Replay builds new ones the same way."""
     return Delivery(
         event=event,
         webhook_id=webhook.id,

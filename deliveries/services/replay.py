@@ -16,7 +16,7 @@ from deliveries.services.lifecycle import deliveries_resend_matching
 
 # The fan-out's own constructor, so a replayed delivery is made exactly as a published one is
 # (state by activity, the ordering key of an `ordering: "entity"` subscription).
-from deliveries.services.publishing import _new_delivery
+from deliveries.services.publishing import fanout_delivery
 from deliveries.wakeup import wake_dispatcher
 from events.envelope import format_timestamp
 from events.models import Event
@@ -95,7 +95,7 @@ def event_replay(
         with_delivery = set(existing.values_list("webhook_id", flat=True))
         resent = deliveries_resend_matching(deliveries=existing)
         new = [
-            _new_delivery(event, webhook, now)
+            fanout_delivery(event, webhook, now)
             for webhook in subscribers
             if webhook.id not in with_delivery
         ]
