@@ -116,6 +116,18 @@ def _validation_summary(errors: Mapping[str, list[str]]) -> str:
     return f"Invalid input: {', '.join(fields)}."
 
 
+def as_api_exception(exc: Exception) -> Exception:
+    """Django's exceptions that services and lookups raise, as DRF's (400, 404, 403), so both
+    APIs' handlers render them in their own shapes; anything else unchanged."""
+    if isinstance(exc, DjangoValidationError):
+        return exceptions.ValidationError(django_error_detail(exc))
+    if isinstance(exc, Http404):
+        return exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied()
+    return exc
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, plus Django ValidationError as 400, with every body in one shape.
 
@@ -124,12 +136,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     # Imported here: rest_framework.views reads the parser setting, which names this module.
     from rest_framework.views import exception_handler as drf_exception_handler
 
-    if isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(django_error_detail(exc))
-    elif isinstance(exc, Http404):
-        exc = exceptions.NotFound()
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
+    exc = as_api_exception(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -17,9 +17,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.exceptions import ObjectDoesNotExist
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, JsonResponse, QueryDict
+from django.http import HttpRequest, JsonResponse, QueryDict
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
@@ -33,7 +31,12 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.models import Account
 from accounts.selectors import account_of_user
-from api.plumbing import NON_FIELD_ERRORS, BoundedJSONParser, django_error_detail, flatten_errors
+from api.plumbing import (
+    NON_FIELD_ERRORS,
+    BoundedJSONParser,
+    as_api_exception,
+    flatten_errors,
+)
 
 # --- envelope -----------------------------------------------------------------------------------
 
@@ -92,12 +95,8 @@ def _summary(errors: list[dict[str, Any]]) -> str:
 def tillhub_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Every error as `{"msg", "errors": [...]}` with its 4xx status; a bug stays a 500 for
     Django to log."""
-    if isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(django_error_detail(exc))
-    elif isinstance(exc, Http404 | ObjectDoesNotExist):
-        exc = exceptions.NotFound()
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
+    # A lookup's DoesNotExist is a 404 here too (the views look objects up directly).
+    exc = exceptions.NotFound() if isinstance(exc, ObjectDoesNotExist) else as_api_exception(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
