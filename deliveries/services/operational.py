@@ -114,38 +114,35 @@ def circuit_events_publish(*, changes: CircuitChanges, now: datetime) -> None:
     ids = {*changes.opened, *changes.closed}
     webhooks = Webhook.objects.in_bulk(ids)
     circuits = EndpointCircuit.objects.in_bulk(ids)
-    for webhook_id, failures in changes.opened.items():
-        webhook = webhooks.get(webhook_id)
-        if webhook is None:
-            continue
-        operational_event_publish(
-            key=WEBHOOK_CIRCUIT_OPENED,
-            webhook=webhook,
-            payload=operational_payload(
+    announcements = (
+        (
+            WEBHOOK_CIRCUIT_OPENED,
+            changes.opened,
+            "{failures} consecutive failed attempts: deliveries wait and one probe goes out "
+            "after the cool-down.",
+        ),
+        (
+            WEBHOOK_RECOVERED,
+            changes.closed,
+            "An attempt succeeded: the circuit is closed and waiting deliveries flow again.",
+        ),
+    )
+    for key, changed, reason in announcements:
+        for webhook_id, failures in changed.items():
+            webhook = webhooks.get(webhook_id)
+            if webhook is None:
+                continue
+            operational_event_publish(
+                key=key,
                 webhook=webhook,
-                reason=f"{failures} consecutive failed attempts: deliveries wait and one "
-                "probe goes out after the cool-down.",
-                circuit=circuits.get(webhook_id),
-                consecutive_failures=failures,
-                now=now,
-            ),
-        )
-    for webhook_id, failures in changes.closed.items():
-        webhook = webhooks.get(webhook_id)
-        if webhook is None:
-            continue
-        operational_event_publish(
-            key=WEBHOOK_RECOVERED,
-            webhook=webhook,
-            payload=operational_payload(
-                webhook=webhook,
-                reason="An attempt succeeded: the circuit is closed and waiting deliveries "
-                "flow again.",
-                circuit=circuits.get(webhook_id),
-                consecutive_failures=failures,
-                now=now,
-            ),
-        )
+                payload=operational_payload(
+                    webhook=webhook,
+                    reason=reason.format(failures=failures),
+                    circuit=circuits.get(webhook_id),
+                    consecutive_failures=failures,
+                    now=now,
+                ),
+            )
 
 
 def webhook_disabled_publish(*, webhook: Webhook, reason: str, now: datetime) -> None:
